@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -255,7 +256,9 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
             raise ConfigError(f"story.seed: folder {seed!r} does not exist")
     if not (story_folder / "story.toml").is_file():
         raise ConfigError(f"story.seed: {seed!r} has no story.toml")
-    return Config(path=path, sections=sections, feeds=feeds, story_folder=story_folder, base_dir=base)
+    return Config(
+        path=path, sections=sections, feeds=feeds, story_folder=story_folder, base_dir=base
+    )
 
 
 def config_path(explicit: str | Path | None = None) -> Path:

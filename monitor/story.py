@@ -123,9 +123,7 @@ def _vocabulary(data: dict, section: str, keys: tuple[str, ...], path: Path) -> 
             f"{path}: [{section}.{sorted(unknown)[0]}] is not a contract key "
             f"(use one of: {', '.join(keys)})"
         )
-    return Vocabulary(
-        {k: _strings(table.get(k, {}), "aliases", f"{section}.{k}") for k in keys}
-    )
+    return Vocabulary({k: _strings(table.get(k, {}), "aliases", f"{section}.{k}") for k in keys})
 
 
 def load_story(folder: str | Path) -> Story:
