@@ -94,6 +94,17 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     """Newsroom discrepancy monitor: what coverage of a story reports differently from its
     baseline article, delivered as a daily digest with the change history behind every item."""
     ctx.obj = Ctx(config_path)
+    # Refuse a bad config at start, before any work; `extract` and `demo` can run without one.
+    if ctx.invoked_subcommand not in (None, "extract", "demo") and not ctx.resilient_parsing:
+        _load_or_exit(ctx.obj)
+
+
+def _load_or_exit(obj: Ctx) -> None:
+    try:
+        obj.config  # noqa: B018 - loads and validates
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
 
 
 @cli.command()
