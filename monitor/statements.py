@@ -141,6 +141,13 @@ _CLOSE_MARK = "\x02"
 _MASK = "\x00"
 _UPPER = "A-ZÁÉÍÓÚÑÜÀÈÌÒÙÂÊÎÔÛÄËÏÖÇ"
 _BOUNDARY_RE = re.compile(rf"[.!?…]+[\x02)\]]*(?=[ \t\u00a0]+(?:[\x01(\[¿¡\"“‘«]|[{_UPPER}0-9]))")
+# After a quote that ends in ? ! or ., a short "X said" / "said X" still belongs to it.
+_ATTRIBUTION_NEXT_RE = re.compile(
+    rf"[ \t\u00a0—–-]+(?:[^\s,.;:!?\x00\x01\x02]+[ \t\u00a0]+){{0,6}}?"
+    rf"(?:{_alternation(_EN_INVERTIBLE + _ES_FINITE + _EN_SUBJECT_FIRST)})(?![\w\-’'])",
+    re.IGNORECASE,
+)
+_QUOTED_AS_RE = re.compile(r"quot(?:ed|es|ing)\s+(.{1,80}?)\s+as\s*$", re.IGNORECASE | re.DOTALL)
 _WORD_BEFORE_RE = re.compile(r"([\w.]+)[.!?…]*[\x02)\]]*$")
 _ABBREVIATIONS = set(
     (
@@ -163,7 +170,7 @@ _AUX_TAIL_RE = re.compile(
     re.IGNORECASE,
 )
 _PARENTHETICAL_RE = re.compile(r",\s*([^,\x00\x01\x02]{1,90}?)\s*,\s*$")
-_LEAD_PUNCT_RE = re.compile(r"^[\s,;—–\-]*")
+_LEAD_PUNCT_RE = re.compile(r"[\s,;—–\-]*")
 _TERMINAL = ".,!?;:…—"
 _TITLE_CONNECTORS = {"of", "the", "and", "de", "del", "los", "las", "la", "el", "y", "a", "in"}
 _WORD_RE = re.compile(r"[^\W\d_][\w’'\-]*")
@@ -318,6 +325,8 @@ def _sentences(frame: str, blocks: list[tuple[int, int]]) -> list[tuple[int, int
                 w = word.group(1).lower().rstrip(".")
                 if w in _ABBREVIATIONS or (len(w) == 1 and w.isalpha()):
                     continue
+            if m.group()[-1] == _CLOSE_MARK and _ATTRIBUTION_NEXT_RE.match(frame, m.end(), hi):
+                continue  # “Who will pay?” Díaz-Canel asked. — the attribution goes with it
             out.append((start, m.end(), n))
             start = m.end()
         out.append((start, hi, n))
@@ -494,6 +503,9 @@ def _from_verb(frame: str, s0: int, s1: int, m: re.Match[str], lo: int) -> tuple
     if kind == "prep":
         return _phrase_after(frame, m.end(), s1, spanish)
     if kind == "part":
+        quoted = _QUOTED_AS_RE.search(frame, s0, m.start())
+        if quoted:  # "The paper quoted an unnamed official as saying …": the official
+            return _phrase_after(frame, quoted.start(1), quoted.end(1), spanish)
         return _clause_subject(frame, s0, m.start())
     span = _subject_before(frame, lo, m.start())
     if span is None and kind == "inv":
@@ -513,7 +525,13 @@ def _post_speaker(frame: str, q: _Quote, limit: int, s0: int, s1: int) -> tuple[
         if m.lastgroup == "part":
             return _clause_subject(frame, s0, q.open)
         if m.lastgroup in ("inv", "prep"):
-            return _phrase_after(frame, m.end(), limit, _is_spanish(m.group()))
+            spanish = _is_spanish(m.group())
+            span = _phrase_after(frame, m.end(), limit, spanish)
+            if span is None and spanish and m.lastgroup == "inv":
+                rest = frame[m.end() : limit].split()
+                if not rest or rest[0].lower() in _STOP or not _WORD_RE.search(rest[0]):
+                    return m.start(), m.start()  # «…», aseguró. — the subject is dropped
+            return span
         return None
     span = _subject_before(frame, gap_start, m.start())
     if span and frame[gap_start : span[0]].strip() == "":
@@ -588,9 +606,9 @@ def extract_statements(text: str, story: Story) -> list[dict]:
             speaker: _Speaker | None = None
             if span:
                 words = text[span[0] : span[1]]
-                if words.lower() in _PRONOUNS:
+                if not words or words.lower() in _PRONOUNS:
                     speaker = _antecedent(text, frame, sentences, si, story, last)
-                    if speaker is None:
+                    if speaker is None and words:
                         speaker = _Speaker(words, "other", span[0])
                 else:
                     speaker = _Speaker(words, story.speaker_key(words), span[0])
