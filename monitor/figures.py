@@ -1,0 +1,1295 @@
+"""Casualty figures: which numbers in a news text count the killed, injured, missing or detained.
+
+The text is split into sentences; only sentences holding both a number and a casualty word are
+tokenised. Each quantity ("at least 80", "Sixty two", "dozens", "between 20 and 30") is then
+judged by its local grammar: a casualty word after it ("80 people were killed", "3 dead"), a
+casualty verb or toll noun before it ("killing 25", "the toll rose to 100"), or membership of a
+list hanging off another figure ("including 5 children"). Contexts that only look like tolls
+(years, ages, money, units, perpetrators, predictions, statistics, "casualties") are refused.
+The conventions are those of the claims contract (see PHENOMENA.md in the shared docs).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from monitor.numbers import DIGITS_PATTERN, NUMBER_WORDS, UNITS, VAGUE, read_quantity
+from monitor.story import Story
+
+# --- sentences ---------------------------------------------------------------------------
+
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr gen col lt sgt capt cpt gov sen rep st jan feb mar apr jun jul aug sep sept "
+    "oct nov dec no nos vs etc inc corp co jr sr mt ft prof rev hon maj cmdr adm pres approx est "
+    "dept univ ave blvd fig al lieut brig cdr insp supt det".split()
+)
+_BOUNDARY = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s)|\n")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of each sentence. Copes with abbreviations, initials and hard
+    line breaks inside a sentence (the next line starting in lower case)."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    n = len(text)
+    for m in _BOUNDARY.finditer(text):
+        end = m.end()
+        if m.group() == "\n":
+            nxt = text[end : end + 2].lstrip(" \t")[:1]
+            prev = text[max(start, m.start() - 2) : m.start()].rstrip(" \t")[-1:]
+            # A hard break inside a sentence: the next line goes on in lower case.
+            if nxt.islower() and prev not in (".", "!", "?", ":", "\u201d", '"'):
+                continue
+        else:
+            if m.group()[0] == ".":
+                word = re.search(r"([A-Za-z]+)\.?$", text[max(start, m.start() - 12) : m.start()])
+                if word:
+                    w = word.group(1)
+                    if w.lower() in _ABBREVIATIONS or len(w) == 1:
+                        continue
+            nxt = text[end:].lstrip()[:1]
+            if nxt and nxt.islower():
+                continue
+        if text[start:end].strip():
+            spans.append(_trim(text, start, end))
+        start = end
+    if start < n and text[start:].strip():
+        spans.append(_trim(text, start, n))
+    return spans
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+# --- lexicon -----------------------------------------------------------------------------
+
+_W = frozenset
+# Cheap pre-filters: a sentence is tokenised only if it has a number and a casualty stem.
+_HAS_NUMBER = re.compile(
+    r"\d|\b(?:"
+    + "|".join(sorted(NUMBER_WORDS | set(VAGUE) | {"tens"}, key=len, reverse=True))
+    + r")(?:-|\b)",
+    re.I,
+)
+_HAS_CASUALTY = re.compile(
+    r"kill|dead|death|die[ds]?\b|dying|wound|injur|hurt|missing|unaccounted|arrest|detain|"
+    r"custody|bod(?:y|ies)|toll|lives|fatalit|perish|slain|murder|shot|stabb|hospital|victim|"
+    r"trapped|rounded up|sacrifice|massacre|drown|critical condition|tally",
+    re.I,
+)
+
+_TOKEN = re.compile(
+    DIGITS_PATTERN + r"|(?:[A-Za-z]\.){2,}"
+    r"|[A-Za-z\u00c0-\u024f]+(?:['\u2019][A-Za-z]+)*(?:-[A-Za-z\u00c0-\u024f]+)*|\S"
+)
+
+# Multi-word hedges before a number, longest first. Values: qualifier.
+_HEDGES: list[tuple[tuple[str, ...], str]] = sorted(
+    [
+        (("at", "least"), "at_least"),
+        (("a", "minimum", "of"), "at_least"),
+        (("no", "fewer", "than"), "at_least"),
+        (("more", "than"), "more_than"),
+        (("well", "over"), "more_than"),
+        (("just", "over"), "more_than"),
+        (("over",), "more_than"),
+        (("past",), "more_than"),
+        (("upwards", "of"), "more_than"),
+        (("in", "excess", "of"), "more_than"),
+        (("above",), "more_than"),
+        (("about",), "about"),
+        (("around",), "about"),
+        (("nearly",), "about"),
+        (("almost",), "about"),
+        (("near",), "about"),
+        (("some",), "about"),
+        (("roughly",), "about"),
+        (("approximately",), "about"),
+        (("close", "to"), "about"),
+        (("closer", "to"), "about"),
+        (("an", "estimated"), "about"),
+        (("estimated",), "about"),
+        (("just", "under"), "about"),
+        (("up", "to"), "up_to"),
+        (("as", "many", "as"), "up_to"),
+        (("not", "more", "than"), "at_most"),
+        (("no", "more", "than"), "at_most"),
+        (("fewer", "than"), "fewer_than"),
+        (("less", "than"), "fewer_than"),
+        (("between",), "range"),
+    ],
+    key=lambda h: -len(h[0]),
+)
+_HEDGE_FIRST = _W(h[0][0] for h in _HEDGES)
+
+_K, _I, _M, _D = "killed", "injured", "missing", "detained"
+# Casualty words after the number (and its noun phrase). "verb" words can take an object
+# ("gunmen killed 12"), which makes the preceding number the perpetrators.
+_RIGHT: list[tuple[tuple[str, ...], str, str]] = sorted(
+    [
+        (("killed",), _K, "verb"),
+        (("dead",), _K, "adj"),
+        (("died",), _K, "intr"),
+        (("die",), _K, "intr"),
+        (("dies",), _K, "intr"),
+        (("deaths",), _K, "noun"),
+        (("death",), _K, "noun"),
+        (("fatalities",), _K, "noun"),
+        (("fatality",), _K, "noun"),
+        (("bodies",), _K, "noun"),
+        (("body",), _K, "noun"),
+        (("corpses",), _K, "noun"),
+        (("lives",), _K, "noun"),
+        (("perished",), _K, "intr"),
+        (("slain",), _K, "adj"),
+        (("murdered",), _K, "verb"),
+        (("massacred",), _K, "verb"),
+        (("drowned",), _K, "intr"),
+        (("shot", "dead"), _K, "verb"),
+        (("shot", "and", "killed"), _K, "verb"),
+        (("shot", "to", "death"), _K, "verb"),
+        (("stabbed", "to", "death"), _K, "verb"),
+        (("burned", "to", "death"), _K, "verb"),
+        (("burnt", "to", "death"), _K, "verb"),
+        (("beaten", "to", "death"), _K, "verb"),
+        (("lost", "their", "lives"), _K, "intr"),
+        (("lost", "his", "life"), _K, "intr"),
+        (("lost", "her", "life"), _K, "intr"),
+        (("gave", "their", "lives"), _K, "intr"),
+        (("presumed", "dead"), _K, "adj"),
+        (("feared", "dead"), _K, "adj"),
+        (("confirmed", "dead"), _K, "adj"),
+        (("found", "dead"), _K, "adj"),
+        (("made", "the", "ultimate", "sacrifice"), _K, "intr"),
+        (("among", "the", "dead"), _K, "adj"),
+        (("among", "those", "killed"), _K, "adj"),
+        (("among", "the", "victims"), _K, "adj"),
+        (("among", "the", "fatalities"), _K, "adj"),
+        (("injured",), _I, "verb"),
+        (("wounded",), _I, "verb"),
+        (("hurt",), _I, "verb"),
+        (("injuries",), _I, "noun"),
+        (("hospitalised",), _I, "verb"),
+        (("hospitalized",), _I, "verb"),
+        (("stabbed",), _I, "verb"),
+        (("shot",), _I, "verb"),
+        (("shot", "and", "wounded"), _I, "verb"),
+        (("shot", "and", "injured"), _I, "verb"),
+        (("admitted", "to", "hospital"), _I, "intr"),
+        (("taken", "to", "hospital"), _I, "intr"),
+        (("rushed", "to", "hospital"), _I, "intr"),
+        (("treated", "for", "injuries"), _I, "intr"),
+        (("in", "critical", "condition"), _I, "adj"),
+        (("in", "serious", "condition"), _I, "adj"),
+        (("suffered", "injuries"), _I, "intr"),
+        (("sustained", "injuries"), _I, "intr"),
+        (("among", "the", "injured"), _I, "adj"),
+        (("among", "the", "wounded"), _I, "adj"),
+        (("missing",), _M, "adj"),
+        (("unaccounted", "for"), _M, "adj"),
+        (("trapped",), _M, "adj"),
+        (("arrested",), _D, "verb"),
+        (("detained",), _D, "verb"),
+        (("in", "custody"), _D, "adj"),
+        (("taken", "into", "custody"), _D, "intr"),
+        (("rounded", "up"), _D, "verb"),
+        (("arrests",), _D, "noun"),
+        (("detentions",), _D, "noun"),
+        (("casualties",), "", "reject"),
+        (("casualty",), "", "reject"),
+    ],
+    key=lambda r: -len(r[0]),
+)
+_RIGHT_FIRST: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
+for _r in _RIGHT:
+    _RIGHT_FIRST.setdefault(_r[0][0], []).append(_r)
+_METRIC_WORDS = {
+    "killed": _K, "dead": _K, "died": _K, "deaths": _K, "fatalities": _K, "injured": _I,
+    "wounded": _I, "hurt": _I, "injuries": _I, "missing": _M, "arrested": _D, "detained": _D,
+}  # fmt: skip
+
+# Verbs before the number: "killing 25", "kills at least 20", "wounding 75".
+_LEFT_VERBS = {
+    "killing": _K, "killed": _K, "kills": _K, "kill": _K, "massacred": _K, "slaughtered": _K,
+    "wounding": _I, "wounded": _I, "wounds": _I, "wound": _I, "injuring": _I, "injured": _I,
+    "injures": _I, "injure": _I, "hurting": _I,
+    "arresting": _D, "arrested": _D, "arrests": _D, "detaining": _D, "detained": _D,
+    "detains": _D,
+}  # fmt: skip
+_TOLL_NOUNS = {
+    "toll": _K, "tally": _K, "deaths": _K, "fatalities": _K, "dead": _K, "victims": _K,
+    "killed": _K, "bodies": _K, "injured": _I, "wounded": _I, "hurt": _I, "injuries": _I,
+    "missing": _M, "arrested": _D, "detained": _D, "arrests": _D,
+    "figure": "?", "number": "?", "count": "?", "it": "?", "total": "?",
+}  # fmt: skip
+_TOLL_SKIP = _W(
+    "has have had was is were are been now officially stood stands standing stand rose risen "
+    "rises rise rising climbed climbs climbing climb jumped jumps increased increases reached "
+    "reaches reaching hit hits passed passes surpassed topped tops exceeded neared nears "
+    "approached to at of as up further again revised raised lowered put puts putting given set "
+    "originally initially first earlier later then overall official final total confirmed "
+    "reported numbered totalled totaled totals the from went gone grew grown swelled soared "
+    "mounted spiked remained remains included include includes including sits sat".split()
+)
+_LEVEL = _W(
+    "stood stands standing rose risen rises rising climbed climbs climbing reached reaches hit "
+    "hits passed topped tops exceeded numbered totalled totaled totals is was were are now "
+    "jumped increased surpassed grew soared mounted put puts given remained remains included "
+    "include includes sits sat neared nears".split()
+)
+_CHANGE = _W(
+    "rose risen rising rise rises climbed increased jumped up down fell fallen dropped lowered "
+    "raised revised cut reduced corrected adjusted updated changed went gone grew falls".split()
+)
+_AUX = _W(
+    "were was are is have has had been be being reportedly also later all both confirmed "
+    "believed thought known still now remain remained remains subsequently eventually "
+    "initially originally already apparently allegedly officially either got tragically "
+    "sadly so far since who that which to reported earlier then ultimately".split()
+)
+_BE = _W("were was are is been be being got".split())
+_RELATIVE = _W(["who", "that", "which"])
+_MODALS = _W(
+    "could would may might will shall should can 'll must cannot expected likely going "
+    "threatens threatened threaten threatening risk risks if unless averted avert averting "
+    "prevent prevented preventing not never hypothetically potentially possibly".split()
+)
+_STOP = (
+    _W(
+        "and or but nor in on at by for with from to into onto during after before when while as "
+        "since than that which who whom whose where said says say told according including among "
+        "this these there here its their his her our my your them they he she it we i you us "
+        "more most were was are is have has had be been being will would could may might should "
+        "not no so if because although though until amid despite across over under near about "
+        "per via against between within without the a an also".split()
+    )
+    | _AUX
+)
+_UNITS_AFTER = _W(
+    "km kilometres kilometers kilometre kilometer miles mile metres meters metre meter m cm mm "
+    "kg kilograms kilos tons tonnes ton feet foot ft inches inch mph kph km/h knots degrees "
+    "degree hours hour hrs days day weeks week months month years year minutes minute seconds "
+    "second decades decade centuries century times percent pc per votes vote seats seat points "
+    "point goals goal acres acre hectares hectare square storey storeys floors floor magnitude "
+    "dollars dollar euros euro pounds pound pesos peso yuan rupees rupee bolivars bolivar "
+    "billion trillion bn mn am pm gmt utc bst cet est edt a.m. p.m. o'clock th st nd rd s "
+    "ounces litres liters gallons barrels calibre caliber mw bpm".split()
+)
+_CURRENCY_BEFORE = _W(["$", "€", "£", "¥", "us$", "rs", "usd", "eur", "gbp", "#"])
+_MONTHS = _W(
+    "january february march april june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+_ID_BEFORE = _W(
+    "flight no nos number route highway interstate category magnitude level page pages chapter "
+    "article resolution section room gate platform ef boeing airbus model version channel "
+    "line train unit cell block ward zone sector phase stage round episode season vol volume "
+    "issue item paragraph clause grade class size type code apartment lot plot aged age ages "
+    "ranked rank top mk ch tier brigade battalion division regiment squadron fleet district "
+    "precinct kilometre kilometer km mile year years since in the of".split()
+)
+# Of these, only "in", "the" and "of" are harmless before an ordinary toll; they matter for
+# years only ("in 1985"), so they are checked separately.
+_YEAR_BEFORE = _W(["in", "since", "of", "the", "from", "until", "by", "to", "year", "mid"])
+_ID_BEFORE_ANY = _ID_BEFORE - _YEAR_BEFORE - {"years", "year", "km", "kilometre", "kilometer",
+                                              "mile"}  # fmt: skip
+_STATS = _W(
+    "average averages averaged annual annually typically typical yearly mean median rate "
+    "guesses guess projections projection projected forecast forecasts predicted predicts "
+    "prediction predictions model models modelling modeling scenario scenarios simulation".split()
+)
+_STATS_AFTER = [("a", "year"), ("per", "year"), ("each", "year"), ("every", "year"),
+                ("annually",), ("on", "average"), ("a", "day"), ("per", "day"), ("each", "day"),
+                ("a", "week"), ("per", "week")]  # fmt: skip
+_CONNECTORS = _W(
+    ", and including among them whom of those the ( ) — – - : ; plus mostly mainly all both as "
+    "well besides while versus vs compared with against another a further another".split()
+) | {","}
+_ADDITIVE = _W(["more", "further", "additional", "other", "extra"])
+_DETS = _W(["the", "its", "their", "his", "her", "those", "these", "them", "whom"])
+_NON_PERSON = _W(
+    "houses homes buildings vehicles cars trucks buses attacks incidents sites places "
+    "locations cities towns villages provinces states countries districts regions hospitals "
+    "shells rockets missiles bombs grenades rounds bullets shots explosions blasts strikes "
+    "airstrikes raids aircraft planes helicopters boats ships drones tanks weapons guns "
+    "rifles cases tests samples reports stories documents pages files".split()
+)
+_RETRACTION = re.compile(
+    r"\b(?:was|were|had been|is|being) (?:wrong|incorrect|mistaken|erroneous|an error|a mistake)"
+    r"|\bin error\b|\bretract|\bmistakenly\b|\bwithdrew the (?:figure|toll|number)",
+    re.I,
+)
+_ILLNESS_AFTER = _W(["flu", "influenza", "covid", "covid-19", "symptoms", "illness", "fever"])
+
+
+# --- tokens and mentions -----------------------------------------------------------------
+
+
+class _Toks:
+    """Tokens of one sentence: original text, lower case, absolute start and end offsets."""
+
+    __slots__ = ("text", "low", "st", "en", "n")
+
+    def __init__(self, text: str, base: int) -> None:
+        tx: list[str] = []
+        st: list[int] = []
+        en: list[int] = []
+        for m in _TOKEN.finditer(text):
+            _add_token(m.group(), base + m.start(), tx, st, en)
+        _drop_citations(tx, st, en)
+        self.text = tx
+        self.low = [t.lower().replace("\u2019", "'") for t in tx]
+        self.st = st
+        self.en = en
+        self.n = len(tx)
+
+    def get(self, i: int) -> str:
+        return self.low[i] if 0 <= i < self.n else ""
+
+
+_GLUE_HEADS = ("killed", "wounded", "injured", "dead", "killing", "kills", "died")
+
+
+def _add_token(tok: str, start: int, tx: list[str], st: list[int], en: list[int]) -> None:
+    # Words that ran together in the source: "killedmore", "threeUN".
+    if tok.isalpha() and len(tok) > 4:
+        low = tok.lower()
+        for head in _GLUE_HEADS:
+            if low.startswith(head) and len(low) > len(head):
+                rest = low[len(head) :]
+                if rest in NUMBER_WORDS or rest in _HEDGE_FIRST or rest in VAGUE:
+                    cut = len(head)
+                    tx += [tok[:cut], tok[cut:]]
+                    st += [start, start + cut]
+                    en += [start + cut, start + len(tok)]
+                    return
+        m = re.match(r"([a-z]+)([A-Z].*)$", tok)
+        if m and m.group(1).lower() in NUMBER_WORDS:
+            cut = len(m.group(1))
+            tx += [tok[:cut], tok[cut:]]
+            st += [start, start + cut]
+            en += [start + cut, start + len(tok)]
+            return
+    tx.append(tok)
+    st.append(start)
+    en.append(start + len(tok))
+
+
+def _drop_citations(tx: list[str], st: list[int], en: list[int]) -> None:
+    """Remove Wikipedia-style citation markers "[3]" glued after words and numbers."""
+    i = 0
+    while i + 2 < len(tx):
+        if tx[i] == "[" and tx[i + 1].isdigit() and tx[i + 2] == "]" and len(tx[i + 1]) < 4:
+            del tx[i : i + 3], st[i : i + 3], en[i : i + 3]
+            continue
+        i += 1
+
+
+@dataclass
+class _Mention:
+    hs: int  # first token of the hedge (== qs when there is none)
+    qs: int  # first token of the quantity
+    qe: int  # token after the quantity (and after a range's second number)
+    low: int
+    high: int | None
+    qualifier: str
+    kind: str
+    value: int
+    metric: str = ""
+    group_s: int = -1
+    group_e: int = -1
+    group_text: str = ""
+    end: int = -1  # last token of the figure's span
+    consumed: bool = False
+    rejected: bool = False
+    previous: int | None = None
+    via: str = ""
+
+
+def _values(value: int, qualifier: str) -> tuple[int, int | None]:
+    if qualifier == "exact":
+        return value, value
+    if qualifier == "at_least":
+        return value, None
+    if qualifier == "more_than":
+        return value + 1, None
+    if qualifier == "about":
+        return value, value
+    if qualifier in ("up_to", "at_most"):
+        return 1, value
+    if qualifier == "fewer_than":
+        return 1, max(value - 1, 1)
+    return value, None  # vague
+
+
+def _hedge_at(low: list[str], i: int) -> tuple[str, int] | None:
+    if low[i] not in _HEDGE_FIRST:
+        return None
+    for words, qual in _HEDGES:
+        k = len(words)
+        if tuple(low[i : i + k]) == words:
+            return qual, i + k
+    return None
+
+
+def _quantity(t: _Toks, i: int) -> tuple[int, int, str] | None:
+    low = t.low
+    if low[i] == "hundreds" and t.get(i + 1) == "of" and t.get(i + 2) == "thousands":
+        return 200_000, i + 3, "vague"
+    q = read_quantity(low, i)
+    if q is None:
+        return None
+    if q.kind == "words" and low[i] == "one":
+        prev = t.get(i - 1)
+        if prev in ("no", "the", "every", "any", "each", "this", "that") or t.get(i + 1) in (
+            "another",
+            "day",
+            "time",
+            "way",
+            "side",
+            "point",
+        ):
+            return None
+    return q.value, q.end, q.kind
+
+
+def _find_mentions(t: _Toks) -> list[_Mention]:
+    out: list[_Mention] = []
+    low = t.low
+    i = 0
+    n = t.n
+    while i < n:
+        tok = low[i]
+        if not (tok[:1].isdigit() or tok in NUMBER_WORDS or tok.split("-")[0] in NUMBER_WORDS
+                or tok in VAGUE or tok in _HEDGE_FIRST or tok in ("a", "an", "tens", "half",
+                                                                 "hundreds")):  # fmt: skip
+            i += 1
+            continue
+        hedge = _hedge_at(low, i)
+        qual = "exact"
+        qs = i
+        if hedge:
+            qual, qs = hedge
+            if qs >= n:
+                i += 1
+                continue
+        # Anaphora: "more than that number were hurt".
+        if hedge and low[qs] == "that" and t.get(qs + 1) in ("number", "figure", "many") and out:
+            value = out[-1].value
+            lo, hi = _values(value, qual)
+            out.append(_Mention(i, qs, qs + 2, lo, hi, qual, "anaphor", value))
+            i = qs + 2
+            continue
+        q = _quantity(t, qs)
+        if q is None:
+            if hedge and low[qs] in ("a", "an") and t.get(qs + 1) == "dozen":
+                q = (12, qs + 2, "dozen")
+            else:
+                i += 1
+                continue
+        value, qe, kind = q
+        low_v, high_v = value, value
+        # Ranges: "between 20 and 30", "20 to 30", "20-30", "1,500 or 2,000".
+        joiner = t.get(qe)
+        if kind in ("digits", "words") and (
+            (qual == "range" and joiner == "and") or (joiner in ("to", "-", "–", "—", "or"))
+        ):
+            if qe + 1 < n:
+                q2 = _quantity(t, qe + 1)
+                if q2 and q2[2] == kind and q2[0] > value and (joiner != "-" or t.en[qe] ==
+                                                               t.st[qe + 1]):  # fmt: skip
+                    low_v, high_v = value, q2[0]
+                    qe = q2[1]
+                    qual = "range"
+        if qual == "range" and high_v == low_v:
+            qual = "exact"  # "between" without a second number
+        if qual != "range":
+            if kind == "vague":
+                qual = "vague"
+                low_v, high_v = value, None
+            else:
+                low_v, high_v = _values(value, qual)
+        out.append(_Mention(i, qs, qe, low_v, high_v, qual, kind, value))
+        i = qe
+    return out
+
+
+# --- context checks ----------------------------------------------------------------------
+
+
+def _is_non_casualty(t: _Toks, m: _Mention) -> bool:
+    """Years, dates, ages, times, money, units, identifiers, scores, statistics."""
+    low, st, en = t.low, t.st, t.en
+    qs, qe = m.qs, m.qe
+    first, nxt, prev = low[qs], t.get(qe), t.get(qs - 1)
+    prev2 = t.get(qs - 2)
+    if nxt in ("%", "percent", "per") or (nxt == "per" and t.get(qe + 1) == "cent"):
+        return True
+    if prev in _CURRENCY_BEFORE or (prev2 in _CURRENCY_BEFORE and prev in ("us",)):
+        return True
+    if nxt in _UNITS_AFTER and not (nxt == "s" and m.kind != "digits"):
+        return True
+    if nxt == "-" and t.get(qe + 1) in ("year-old", "year-olds", "years-old", "month-old"):
+        return True
+    if t.get(qe + 1) in ("year-old", "year-olds") and nxt == "-":
+        return True
+    if nxt in ("year-old", "year-olds"):
+        return True
+    if m.kind == "digits":
+        # Glued letters: "101st", "QZ8501", "9mm", "day1950".
+        if qe < t.n and st[qe] == en[qe - 1] and low[qe][:1].isalpha():
+            if low[qe] not in _METRIC_WORDS:
+                return True
+        if qs > 0 and st[qs] == en[qs - 1] and low[qs - 1][:1].isalpha():
+            return True
+        if nxt == ":" or prev == ":" and t.get(qs - 2)[:1].isdigit():
+            return True
+        if prev == "-" and len(t.text[qs - 2]) == 1 if qs >= 2 else False:
+            return True  # "A-320"
+        raw = t.text[qs]
+        if raw.isdigit() and len(raw) == 4 and 1800 <= int(raw) <= 2100 and m.hs == qs:
+            if nxt not in ("people", "persons", "dead", "killed", "deaths", "bodies"):
+                return True
+        if raw.isdigit() and len(raw) == 4 and 1800 <= int(raw) <= 2100 and prev in _YEAR_BEFORE:
+            return True
+    before = t.get(m.hs - 1)
+    if before in _ID_BEFORE_ANY or prev in _ID_BEFORE_ANY:
+        return True
+    if before == "." and t.get(m.hs - 2) in ("no", "nos"):
+        return True
+    # Dates: "Apr 4", "4 April", "March 3-7".
+    raw_prev = t.text[qs - 1] if qs > 0 else ""
+    if (prev in _MONTHS and (prev != "may" or raw_prev == "May")) or (
+        prev == "." and t.get(qs - 2) in _MONTHS
+    ):
+        return True
+    if m.kind == "digits" and nxt in _MONTHS and m.value <= 31:
+        if nxt != "may" or t.text[qe] == "May":
+            return True
+    # Ages: "Omar, 6, was wounded".
+    if prev == "," and nxt == "," and qs >= 2 and t.text[qs - 2][:1].isupper():
+        if m.hs == qs and m.kind == "digits" and m.value < 120:
+            return True
+    # Scores "a 2-2 draw", "3-1".
+    if nxt == "-" and t.get(qe + 1)[:1].isdigit():
+        return True
+    # Statistics and guesses just before.
+    for k in range(max(0, m.hs - 4), m.hs):
+        if low[k] in _STATS:
+            return True
+    if prev in ("none", "zero") or (prev == "of" and t.get(qs - 2) == "none"):
+        return True
+    return False
+
+
+def _modal_before(t: _Toks, i: int) -> bool:
+    """A prediction or hypothetical in the clause before token ``i``."""
+    k = i - 1
+    clauses = 0
+    while k >= 0 and i - k <= 10:
+        w = t.low[k]
+        if w in (",", ";", ":", "—", "–", "(", ")"):
+            # A clause opened by "killing"/"leaving" belongs to the one before it.
+            if t.get(k + 1) in ("killing", "leaving", "wounding", "injuring") and clauses == 0:
+                clauses += 1
+                k -= 1
+                continue
+            break
+        if w in _MODALS and w not in ("not", "never", "that"):
+            return True
+        if w in ("would", "could") or w == "if":
+            return True
+        k -= 1
+    return False
+
+
+def _match_right_phrase(t: _Toks, j: int) -> tuple[str, str, int] | None:
+    """Casualty phrase starting at token j: (metric, kind, last token)."""
+    cands = _RIGHT_FIRST.get(t.get(j))
+    if not cands:
+        return None
+    for words, metric, kind in cands:
+        k = len(words)
+        if tuple(t.low[j : j + k]) == words:
+            return metric, kind, j + k - 1
+    return None
+
+
+def _is_np_word(t: _Toks, j: int) -> bool:
+    w = t.low[j]
+    if w in _STOP or w in _UNITS_AFTER or w in _MONTHS:
+        return False
+    c = w[:1]
+    if not (c.isalpha()):
+        return False
+    return not (w in NUMBER_WORDS or w in VAGUE)
+
+
+@dataclass
+class _Right:
+    metric: str
+    group_s: int
+    group_e: int
+    end: int
+    kind: str
+    adjacent: bool  # the casualty word follows the number directly
+
+
+def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
+    """Casualty word after the number: "80 people were killed", "3 dead", "dozens of soldiers
+    were wounded". False means the context refuses the number outright."""
+    low = t.low
+    j = m.qe
+    n = t.n
+    if j >= n:
+        return None
+    if low[j] in _ADDITIVE and t.get(j + 1) != "than":
+        j += 1
+    elif low[j] in ("more", "fewer", "less") and t.get(j + 1) == "than":
+        return False  # a delta: "90 fewer than the 330 given earlier"
+    if j < n and low[j] == "of" and (m.kind in ("vague", "dozen")):
+        j += 1
+        if t.get(j) in ("the", "their", "its"):
+            j += 1
+    elif j < n and low[j] == "of" and t.get(j + 1) in _DETS:
+        j += 2  # "two of the gunmen", "12 of them"
+    gs = j
+    ge = j
+    relative = False
+    be_seen = False
+    steps = 0
+    while j < n and steps < 7:
+        w = low[j]
+        hit = _match_right_phrase(t, j)
+        if hit:
+            break
+        if w in _AUX or w == ",":
+            if w == ",":
+                nxt = t.get(j + 1)
+                if not (nxt in _AUX or (_match_right_phrase(t, j + 1) or ("", "verb"))[1]
+                        in ("intr",)):  # fmt: skip
+                    return None
+                if nxt in _RELATIVE:
+                    return None  # "5 soldiers, who were ..." is handled as a list
+            break
+        if w in _MODALS:
+            return False
+        if not _is_np_word(t, j):
+            return None
+        ge = j + 1
+        j += 1
+        steps += 1
+    # Aux chain.
+    steps = 0
+    while j < n and steps < 7:
+        hit = _match_right_phrase(t, j)
+        if hit:
+            break
+        w = low[j]
+        if w in _MODALS:
+            return False
+        if w in _RELATIVE:
+            relative = True
+        elif w in _BE:
+            be_seen = True
+        elif w not in _AUX and w != ",":
+            return None
+        j += 1
+        steps += 1
+    else:
+        return None
+    hit = _match_right_phrase(t, j)
+    if not hit:
+        return None
+    metric, kind, last = hit
+    if kind == "reject":
+        return False
+    # Active voice: "three gunmen killed 12" / "who killed" — the number is the perpetrators.
+    if kind == "verb" and not be_seen:
+        after = t.get(last + 1)
+        if (
+            relative
+            or after
+            in (
+                "a",
+                "an",
+                "the",
+                "his",
+                "her",
+                "their",
+                "two",
+                "at",
+                "him",
+                "them",
+                "one",
+                "dozens",
+                "hundreds",
+            )
+            or after[:1].isdigit()
+        ):
+            if not (after == "at" and t.get(last + 2) in ("a", "the")):
+                return False
+    # "dead or wounded", "killed and injured": an aggregate with no metric.
+    a1, a2 = t.get(last + 1), t.get(last + 2)
+    if a1 in ("or", "and", "and/or", "/") and a2 in _METRIC_WORDS and _METRIC_WORDS[a2] != metric:
+        return False
+    for words in _STATS_AFTER:
+        if tuple(low[last + 1 : last + 1 + len(words)]) == words:
+            return False
+    if metric == _I and a1 == "with" and a2 in _ILLNESS_AFTER:
+        return False
+    if t.get(last) == "lives" and t.get(m.hs - 1) in ("saved", "saving", "save", "spared"):
+        return False
+    adjacent = gs == ge and (j == gs or (j == gs + 1 and low[gs] in _ADDITIVE))
+    return _Right(metric, gs, ge, last, kind, adjacent)
+
+
+def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
+    """Casualty verb or toll noun before the number: "killing 25", "the toll rose to 100"."""
+    low = t.low
+    k = m.hs - 1
+    if k < 0:
+        return None
+    if low[k] in ("another", "further", "additional") or low[k] == "at":
+        k -= 1
+    if k >= 0 and low[k] in ("a",) and t.get(k + 1) in ("further",):
+        k -= 1
+    if k < 0:
+        return None
+    w = low[k]
+    if w in _LEFT_VERBS:
+        if t.get(k - 1) in ("to", "could", "would", "may", "might", "will", "can", "'d"):
+            return False
+        return _LEFT_VERBS[w]
+    if w == "up" and t.get(k - 1) == "rounded":
+        return _D
+    if w == "of" and t.get(k - 1) in ("lives", "deaths") and t.get(k - 2) != "number":
+        verb = t.get(k - 3) if t.get(k - 2) == "the" else t.get(k - 2)
+        if verb in ("averted", "avert", "averting", "prevent", "prevented", "save", "saved",
+                    "saving", "spared"):  # fmt: skip
+            return False
+        return _K
+    # Back over toll verbs to a toll noun.
+    j = k
+    level = False
+    skipped = 0
+    while j >= 0 and skipped < 7:
+        w = low[j]
+        if j in deltas or w == "by":
+            j -= 1
+            skipped += 1
+            continue
+        if w in _TOLL_NOUNS and (skipped > 0 or w in ("toll", "tally")):
+            break
+        if w not in _TOLL_SKIP:
+            return None
+        if w in _LEVEL:
+            level = True
+        j -= 1
+        skipped += 1
+    else:
+        return None
+    if j < 0:
+        return None
+    w = low[j]
+    if w not in _TOLL_NOUNS:
+        return None
+    prev = t.get(j - 1)
+    if w == "toll":
+        if prev in ("casualty", "casualties"):
+            return False
+        if prev in ("injury", "injuries"):
+            return _I
+        return _K
+    if w == "count" and prev in ("death", "body"):
+        return _K
+    if w in ("it", "figure", "number", "count", "total"):
+        if w == "it" and t.get(j - 1) not in ("put", "puts", "putting", "placed", "revised"):
+            return None
+        if w == "number" and t.get(j + 1) == "of":
+            return None
+        return "?"
+    if w == "victims":
+        return _K if low[j + 1] in ("included", "include", "includes", "numbered") else None
+    if w in ("deaths", "fatalities") and skipped == 1 and low[j + 1] == "of":
+        return _K
+    if not level:
+        return None
+    return _TOLL_NOUNS[w]
+
+
+def _np_after(t: _Toks, j: int) -> tuple[int, int]:
+    """A short noun phrase naming who, after a number that a verb before it counts."""
+    if t.get(j) in _ADDITIVE and t.get(j + 1) != "than":
+        j += 1
+    if t.get(j) == "of" and t.get(j + 1) in _DETS:
+        j += 2
+    s = j
+    while j < t.n and j - s < 5 and _is_np_word(t, j) and not _match_right_phrase(t, j):
+        j += 1
+    return s, j
+
+
+def _xofy(t: _Toks, m: _Mention, nxt: _Mention | None) -> bool:
+    """True when "m of the [possessive] nxt ..." ("25 of the bus's 60 passengers")."""
+    if nxt is None or t.get(m.qe) != "of":
+        return False
+    k = m.qe + 1
+    if t.get(k) in _DETS:
+        k += 1
+    if t.get(k).endswith("'s") or t.get(k).endswith("s'"):
+        k += 1
+    return nxt.hs == k
+
+
+# --- the extractor -----------------------------------------------------------------------
+
+
+def _judge(t: _Toks, mentions: list[_Mention]) -> None:
+    deltas: set[int] = set()
+    for m in mentions:
+        prev = t.get(m.hs - 1)
+        if prev == "by" and any(t.get(k) in _CHANGE for k in range(m.hs - 4, m.hs - 1)):
+            m.consumed = True
+            deltas.update(range(m.hs, m.qe))
+        elif t.get(m.qe) in ("more", "fewer", "less") and t.get(m.qe + 1) == "than":
+            m.consumed = True
+            deltas.update(range(m.hs, m.qe))
+    for idx, m in enumerate(mentions):
+        if m.consumed or m.kind == "article" or m.via:
+            continue
+        if _is_non_casualty(t, m):
+            m.rejected = True
+            continue
+        nxt = mentions[idx + 1] if idx + 1 < len(mentions) else None
+        if _xofy(t, m, nxt):
+            _judge_xofy(t, m, nxt, deltas)
+            continue
+        if m.consumed:
+            continue
+        _judge_one(t, m, deltas)
+
+
+def _judge_one(t: _Toks, m: _Mention, deltas: set[int]) -> None:
+    left = _left(t, m, deltas)
+    if left is False:
+        m.rejected = True
+        return
+    if left and _modal_before(t, m.hs):
+        m.rejected = True
+        return
+    if left:
+        gs, ge = _np_after(t, m.qe)
+        if ge > gs and t.low[ge - 1] in _NON_PERSON:
+            m.rejected = True
+            return
+        m.metric = left
+        m.group_s, m.group_e = gs, ge
+        m.end = max(ge - 1, m.qe - 1)
+        m.via = "left"
+        _up_to_means_reached(t, m)
+        return
+    right = _right(t, m)
+    if right is False:
+        m.rejected = True
+        return
+    if right is None:
+        return
+    if _modal_before(t, m.hs):
+        m.rejected = True
+        return
+    m.metric = right.metric
+    m.group_s, m.group_e = right.group_s, right.group_e
+    m.end = right.end
+    m.via = "right"
+    # "five of the dead were children": the group is what follows.
+    _group_after_copula(t, m)
+
+
+def _group_after_copula(t: _Toks, m: _Mention) -> None:
+    j = m.end + 1
+    if t.get(m.qe) == "of" and t.get(j) in ("were", "was", "are") and m.group_e == m.group_s:
+        gs, ge = _np_after(t, j + 1)
+        if ge > gs:
+            m.group_s, m.group_e = gs, ge
+            m.end = ge - 1
+
+
+def _up_to_means_reached(t: _Toks, m: _Mention) -> None:
+    # "Toll now up to 18": up to after a toll noun or "now" means "has reached".
+    if m.qualifier == "up_to" and t.get(m.hs) == "up":
+        before = {t.get(m.hs - 1), t.get(m.hs - 2)}
+        if before & {"toll", "now", "tally", "rose", "risen", "gone", "went", "climbed", "has"}:
+            m.qualifier = "exact"
+            m.low = m.high = m.value
+
+
+def _judge_xofy(t: _Toks, m: _Mention, y: _Mention, deltas: set[int]) -> None:
+    """ "X of the Y": a casualty word right after Y makes Y the count ("4 of the 19 dead were
+    soldiers", "80 of the 300 injured have gone home"); otherwise Y is only the pool
+    ("25 of the bus's 60 passengers were hurt")."""
+    if _is_non_casualty(t, y):
+        y.rejected = True
+        _judge_one(t, m, deltas)
+        return
+    ry = _right(t, y)
+    left = _left(t, m, deltas)
+    if isinstance(ry, _Right) and ry.adjacent and ry.kind in ("adj", "verb", "noun"):
+        y.metric, y.group_s, y.group_e, y.end, y.via = ry.metric, -1, -1, ry.end, "right"
+        j = ry.end + 1
+        if t.get(j) in ("were", "was", "are", "is"):
+            gs, ge = _np_after(t, j + 1)
+            nxt = t.get(ge)
+            hit = _match_right_phrase(t, ge) or _match_right_phrase(t, j + 1)
+            if hit and hit[1] != "reject":
+                m.metric, m.group_s, m.group_e, m.end = hit[0], gs, ge, hit[2]
+            elif ge > gs and (nxt in ("", ".", ",", ";", "and", "from", "while") or
+                              ge >= t.n):  # fmt: skip
+                m.metric, m.group_s, m.group_e, m.end = ry.metric, gs, ge, ge - 1
+        else:
+            k = j
+            while t.get(k) in _AUX:
+                k += 1
+            hit = _match_right_phrase(t, k)
+            if hit and hit[1] != "reject" and k > j:
+                m.metric, m.end = hit[0], hit[2]
+            elif hit and hit[1] in ("intr",):
+                m.metric, m.end = hit[0], hit[2]
+        m.via = "xofy"
+        return
+    y.consumed = True
+    y.via = "pool"
+    if left:
+        _judge_one(t, m, deltas)
+        if ry and isinstance(ry, _Right):
+            m.group_s, m.group_e = ry.group_s, ry.group_e
+        return
+    if isinstance(ry, _Right):
+        if _modal_before(t, m.hs):
+            m.rejected = True
+            return
+        m.metric, m.group_s, m.group_e, m.end, m.via = (
+            ry.metric, ry.group_s, ry.group_e, ry.end, "xofy",
+        )  # fmt: skip
+
+
+def _chain(t: _Toks, mentions: list[_Mention]) -> None:
+    """Subgroups and lists inherit the metric of the figure they hang off:
+    "12 people, including 5 children, died", "30 bodies, 17 men and 13 women"."""
+    live = [m for m in mentions if not m.consumed and not m.rejected]
+    for _ in range(2):
+        for a, b in zip(live, live[1:], strict=False):
+            if a.metric and not b.metric and _connected(t, a, b):
+                _inherit(t, b, a)
+        for a, b in zip(reversed(live[1:]), reversed(live[:-1]), strict=False):
+            # a is later, b earlier
+            if a.metric and not b.metric and _connected(t, b, a, backwards=True):
+                _inherit(t, b, a)
+
+
+def _span_end(t: _Toks, m: _Mention) -> int:
+    if m.metric:
+        return max(m.end, m.group_e - 1)
+    gs, ge = _np_after(t, m.qe)
+    return max(ge - 1, m.qe - 1)
+
+
+def _connected(t: _Toks, a: _Mention, b: _Mention, backwards: bool = False) -> bool:
+    start = _span_end(t, a) + 1
+    stop = b.hs
+    if stop - start > 4 or stop < start:
+        return False
+    between = t.low[start:stop]
+    if not all(w in _CONNECTORS for w in between):
+        return False
+    if b.kind == "article" and not between:
+        return False
+    if backwards and not between:
+        return False
+    # A new clause does not share the metric: "killed 12 people and destroyed 30 houses"
+    gs, ge = _np_after(t, b.qe)
+    if ge > gs and t.low[ge - 1] in _NON_PERSON:
+        return False
+    return not (b.kind == "article" and ge == gs)
+
+
+def _inherit(t: _Toks, b: _Mention, a: _Mention) -> None:
+    gs, ge = _np_after(t, b.qe)
+    if t.get(b.qe) == "of" and t.get(b.qe + 1) == "them":
+        gs, ge = _np_after(t, b.qe + 2)
+    b.metric = a.metric
+    b.group_s, b.group_e = gs, ge
+    b.end = max(ge - 1, b.qe - 1)
+    b.via = "chain"
+
+
+def _articles(t: _Toks, mentions: list[_Mention]) -> list[_Mention]:
+    """Indefinite singulars in lists ("seven campers and a cook") as candidates worth 1."""
+    extra = []
+    taken = {i for m in mentions for i in range(m.hs, m.qe)}
+    for i in range(1, t.n - 1):
+        if (
+            t.low[i] in ("a", "an")
+            and i not in taken
+            and t.low[i - 1]
+            in (
+                "and",
+                "including",
+                ",",
+                "them",
+                "plus",
+            )
+        ):
+            if _is_np_word(t, i + 1):
+                extra.append(_Mention(i, i, i + 1, 1, 1, "exact", "article", 1))
+    if not extra:
+        return mentions
+    return sorted(mentions + extra, key=lambda m: m.hs)
+
+
+_PREV_FILLER = _W(
+    "the an a previously previous earlier initial initially original originally first "
+    "reported given announced stated estimated official toll figure count tally of at as put "
+    "death".split()
+)
+
+
+def _revisions(t: _Toks, mentions: list[_Mention]) -> None:
+    """Fold stated earlier values into ``previous`` of the figure that replaced them."""
+    figs = [m for m in mentions if m.metric and not m.consumed and not m.rejected]
+    if len(figs) < 2:
+        # A lone "previously reported 40" stays a (superseded) figure.
+        pass
+    has_change = any(w in _CHANGE for w in t.low)
+    for m2 in list(figs):
+        marker = _earlier_marker(t, m2, has_change)
+        if not marker:
+            continue
+        target = None
+        others = [
+            f for f in figs if f is not m2 and not f.consumed and f.metric in (m2.metric, "?")
+        ]
+        if marker == "from" and t.get(m2.qe) == "to":
+            after = [f for f in others if f.hs > m2.hs]
+            target = after[0] if after else None
+        if target is None:
+            before = [f for f in others if f.hs < m2.hs]
+            after = [f for f in others if f.hs > m2.hs]
+            target = before[-1] if before else (after[0] if after else None)
+        if target is None or target.previous is not None:
+            continue
+        target.previous = m2.value
+        m2.consumed = True
+
+
+def _earlier_marker(t: _Toks, m: _Mention, has_change: bool) -> str:
+    k = m.hs - 1
+    steps = 0
+    while k >= 0 and steps < 5:
+        w = t.low[k]
+        if w == "from" and has_change:
+            return "from"
+        if w in ("correcting", "previously", "earlier", "originally", "initially", "revising"):
+            if steps > 0 or w in ("previously", "correcting", "earlier"):
+                return "earlier" if k < m.hs - 1 or w != "earlier" else "earlier"
+        if w == "than" and steps > 0:
+            return "than"
+        if w not in _PREV_FILLER:
+            break
+        k -= 1
+        steps += 1
+    a1, a2 = t.get(m.end + 1), t.get(m.end + 2)
+    if a1 in ("given", "reported", "announced", "stated") and a2 in ("earlier", "previously"):
+        return "earlier"
+    if t.get(m.qe) in ("given", "reported") and t.get(m.qe + 1) in ("earlier", "previously"):
+        return "earlier"
+    return ""
+
+
+def _sentence_metric(t: _Toks, mentions: list[_Mention]) -> None:
+    """Resolve "put it at 900" / "the figure of 1,500" from the sentence's other words."""
+    for m in mentions:
+        if m.metric != "?":
+            continue
+        near = [f for f in mentions if f.metric and f.metric != "?" and not f.rejected]
+        if near:
+            m.metric = min(near, key=lambda f: abs(f.hs - m.hs)).metric
+            continue
+        found = ""
+        for w in t.low:
+            if w in ("toll", "dead", "killed", "deaths", "died", "fatalities", "bodies"):
+                found = _K
+                break
+            if w in _METRIC_WORDS:
+                found = _METRIC_WORDS[w]
+                break
+        if found:
+            m.metric = found
+        else:
+            m.metric = ""
+
+
+def _retractions(sentence: str, t: _Toks, mentions: list[_Mention]) -> None:
+    hit = _RETRACTION.search(sentence)
+    if not hit:
+        return
+    before = sentence[: hit.start()].lower()
+    metric = ""
+    for word, met in (("death", _K), ("dead", _K), ("toll", _K), ("injur", _I), ("missing", _M)):
+        if word in before[-40:]:
+            metric = met
+            break
+    for m in mentions:
+        if m.metric and (not metric or m.metric == metric):
+            m.rejected = True
+            if metric:
+                continue
+            break
+
+
+# --- attribution -------------------------------------------------------------------------
+
+_ACCORDING = re.compile(r"\baccording to ([^,.;:()\u201c\"]+?)(?=\s*(?:[,.;:()]|$|\bthat\b))", re.I)
+_REPORT_VERB = re.compile(
+    r"\b(?:said|says|say|reported|reports|report|told|confirmed|confirms|announced|announces|"
+    r"stated|added|estimated|estimates|counted|counts|put|puts|gave|gives|listed|lists|claimed|"
+    r"claims|recorded|tallied|noted|acknowledged|wrote|posted|tweeted|revised|raised|lowered|"
+    r"updated|cited|quoted|registered|tweeted|announce|confirm)\b",
+    re.I,
+)
+_INVERTED = re.compile(
+    r"[,\u201d\"]\s*(?:said|says|told|reported|according to)\s+([^,.;:()\"\u201c\u201d]+)", re.I
+)
+_SUBJECT_LEAD = re.compile(
+    r"^(?:but|and|while|whereas|however|meanwhile|also|earlier|later|separately|instead)\b[\s,]*",
+    re.I,
+)
+_SUBJECT_TAIL = re.compile(
+    r"(?:\s+(?:has|have|had|also|later|earlier|previously|initially|since|first|then|"
+    r"separately|officially|would|will|on \w+day))+$",
+    re.I,
+)
+_SPLIT_CLAUSE = re.compile(r"[,;:\u2014\u2013]|\b(?:while|whereas|but|and)\b", re.I)
+
+
+def _attribution(sentence: str, pos: int) -> str | None:
+    """Who gave the figure at ``pos`` (offset inside the sentence), as written."""
+    acc = list(_ACCORDING.finditer(sentence))
+    if acc:
+        best = min(acc, key=lambda a: abs(a.start() - pos))
+        return best.group(1).strip()
+    best_subject = None
+    for v in _REPORT_VERB.finditer(sentence):
+        if v.start() > pos:
+            break
+        subject = _subject_before(sentence, v.start())
+        if subject:
+            best_subject = subject
+    if best_subject:
+        return best_subject
+    for inv in _INVERTED.finditer(sentence):
+        if inv.start() >= pos:
+            phrase = inv.group(1).strip()
+            if phrase and not re.search(r"\d", phrase) and len(phrase.split()) <= 10:
+                return phrase
+    return None
+
+
+def _subject_before(sentence: str, verb_at: int) -> str | None:
+    prefix = sentence[:verb_at]
+    cuts = [m for m in _SPLIT_CLAUSE.finditer(prefix)]
+    start = 0
+    if cuts:
+        last = cuts[-1]
+        tail = prefix[last.end() :]
+        if tail.strip():
+            start = last.end()
+        elif len(cuts) >= 2:
+            seg = prefix[cuts[-2].end() : last.start()].strip()
+            if seg.lower().startswith(("citing", "quoting", "speaking", "referring")):
+                start = cuts[-3].end() if len(cuts) >= 3 else 0
+            else:
+                return None
+        else:
+            return None
+    subject = prefix[start:].strip()
+    subject = _SUBJECT_LEAD.sub("", subject)
+    subject = _SUBJECT_TAIL.sub("", subject).strip(" ,\u201c\u201d\"'")
+    if not subject or re.search(r"\d", subject) or len(subject.split()) > 14:
+        return None
+    if subject[:1].islower() and subject.split()[0].lower() not in ("officials", "police"):
+        if subject.lower() not in ("he", "she", "they", "it", "we", "officials", "police"):
+            return None
+    return subject
+
+
+# --- public ------------------------------------------------------------------------------
+
+
+def _group_text(text: str, t: _Toks, m: _Mention) -> str:
+    if m.group_e > m.group_s >= 0:
+        words = text[t.st[m.group_s] : t.en[m.group_e - 1]]
+        if m.via == "right" and t.get(m.end) in ("deaths", "bodies", "lives", "fatalities"):
+            words = text[t.st[m.group_s] : t.en[m.end]]
+        return words
+    if t.get(m.end) in ("bodies", "lives", "body"):
+        return t.text[m.end]
+    return "people"
+
+
+def extract_figures(text: str, story: Story) -> list[dict]:
+    """Every casualty figure in ``text`` as a contract figure dict (see DESIGN.md, Claims)."""
+    out: list[dict] = []
+    for s, e in split_sentences(text):
+        sentence = text[s:e]
+        if not _HAS_CASUALTY.search(sentence) or not _HAS_NUMBER.search(sentence):
+            continue
+        out.extend(_sentence_figures(text, sentence, s, story))
+    return out
+
+
+def _sentence_figures(text: str, sentence: str, base: int, story: Story) -> list[dict]:
+    t = _Toks(sentence, base)
+    if not t.n:
+        return []
+    mentions = _find_mentions(t)
+    if not mentions:
+        return []
+    mentions = _articles(t, mentions)
+    _judge(t, mentions)
+    _chain(t, mentions)
+    _sentence_metric(t, mentions)
+    _revisions(t, mentions)
+    _retractions(sentence, t, mentions)
+    figures = []
+    for m in mentions:
+        if not m.metric or m.consumed or m.rejected or m.metric == "?":
+            continue
+        if m.kind == "article" and m.via != "chain":
+            continue
+        end_tok = max(m.end, m.qe - 1, m.group_e - 1)
+        start, end = t.st[m.hs], t.en[end_tok]
+        group = _group_text(text, t, m)
+        figures.append(
+            {
+                "type": "figure",
+                "metric": m.metric,
+                "low": m.low,
+                "high": m.high,
+                "qualifier": m.qualifier,
+                "group": group,
+                "group_key": story.group_key(group),
+                "attribution": _attribution(sentence, start - base),
+                "previous": m.previous,
+                "sentence": sentence,
+                "start": start,
+                "end": end,
+            }
+        )
+    return figures
