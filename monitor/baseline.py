@@ -66,13 +66,14 @@ Drafted from the seed ({seed}) by the extractor; hand-edit freely. Once this fil
 is the baseline: `monitor init` never overwrites it, and `monitor baseline` redrafts it only
 while it is unedited (use --force to replace an edited file; a backup is kept).
 
-Figures: [figures."<metric>:<group_key>"] (metric: killed | injured | missing | detained;
-  group_key: {groups})
+Figures: [figures."<metric>:<group_key>"]
+  metric: killed | injured | missing | detained
+  group_key: {groups}
   low, high (leave high out for an open-ended figure such as "at least 80"),
   qualifier (exact | at_least | more_than | about | up_to | at_most | fewer_than | range |
   vague), attribution, expected_to_rise (true when the seed says the toll may grow).
 Statements: [statements."quote:<speaker_key>:<n>"] with speaker_key, speaker, quote
-  (speaker_key: {speakers}).
+  speaker_key: {speakers}
 The sentence lines are the seed's wording, kept for the reviewer; they are not compared."""
 
 
@@ -158,7 +159,8 @@ def draft_baseline(story: Story) -> dict[str, Any]:
             figures[key] = _figure_item(claim)
         elif claim.get("type") == "statement":
             speaker_key = claim.get("speaker_key") or "other"
-            quote = (claim.get("quote") or "").strip()
+            # A trailing comma is the sentence's punctuation, not the speaker's.
+            quote = (claim.get("quote") or "").strip().rstrip(",;: ")
             if speaker_key == "other" or not quote or (speaker_key, quote) in seen_quotes:
                 continue
             seen_quotes.add((speaker_key, quote))
@@ -258,8 +260,8 @@ def render_baseline(story: Story, data: Mapping[str, Any]) -> str:
     meta.add("seed", story.seed_path.name)
     meta.add("seed_sha256", seed_hash(story))
     meta.add("drafted_at", iso(utcnow()) or "")
+    meta.add(tomlkit.comment("The drafted items' hash: once the items differ, the file is edited."))
     meta.add("drafted_sha256", content_hash(data["figures"], data["statements"]))
-    meta["drafted_sha256"].comment("the drafted items' hash: differs once the items are edited")
     doc.add("meta", meta)
 
     figures = tomlkit.table(is_super_table=True)
