@@ -19,6 +19,7 @@ The pipeline, all on pre-compiled regexes so a 1,000-word article takes about a 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from monitor.story import Story
@@ -147,7 +148,8 @@ _ATTRIBUTION_NEXT_RE = re.compile(
     rf"(?:{_alternation(_EN_INVERTIBLE + _ES_FINITE + _EN_SUBJECT_FIRST)})(?![\w\-’'])",
     re.IGNORECASE,
 )
-_QUOTED_AS_RE = re.compile(r"quot(?:ed|es|ing)\s+(.{1,80}?)\s+as\s*$", re.IGNORECASE | re.DOTALL)
+_QUOTED_AS_RE = re.compile(r"quot(?:e|ed|es|ing)\s+(.{1,80}?)\s+as\s*$", re.IGNORECASE | re.DOTALL)
+_INITIALS_RE = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")  # J. / S.B.: no sentence ends here
 _WORD_BEFORE_RE = re.compile(r"([\w.]+)[.!?…]*[\x02)\]]*$")
 _ABBREVIATIONS = set(
     (
@@ -163,13 +165,15 @@ _AUX_TAIL_RE = re.compile(
     r"(?:[\s,]+(?:has|have|had|also|later|then|again|earlier|previously|reportedly|publicly|"
     r"repeatedly|once|further|already|just|recently|separately|simply|only|flatly|bluntly|"
     r"quickly|directly|openly|was|were|is|are|has been|had been|would|will|once again|"
-    r"on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|last week|yesterday|"
+    r"(?:on |late on |early on )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|"
+    r"last week|yesterday|allegedly|"
     r"today|this week|ya|también|luego|después|más tarde|hoy|ayer|además|"
     r"in a statement|in a post|in an interview|in a speech|on social media|on x|"
     r"on truth social|en un comunicado))+\s*$",
     re.IGNORECASE,
 )
 _PARENTHETICAL_RE = re.compile(r",\s*([^,\x00\x01\x02]{1,90}?)\s*,\s*$")
+_GAP_BARRIER_RE = re.compile(r"[,;:()\[\]\x00\x01\x02—–\"“”„«»!?]")
 _LEAD_PUNCT_RE = re.compile(r"[\s,;—–\-]*")
 _TERMINAL = ".,!?;:…—"
 _TITLE_CONNECTORS = {"of", "the", "and", "de", "del", "los", "las", "la", "el", "y", "a", "in"}
@@ -323,7 +327,7 @@ def _sentences(frame: str, blocks: list[tuple[int, int]]) -> list[tuple[int, int
             word = _WORD_BEFORE_RE.search(frame, max(lo, m.start() - 20), m.end())
             if word and m.group()[0] == ".":
                 w = word.group(1).lower().rstrip(".")
-                if w in _ABBREVIATIONS or (len(w) == 1 and w.isalpha()):
+                if w in _ABBREVIATIONS or _INITIALS_RE.fullmatch(w):
                     continue
             if m.group()[-1] == _CLOSE_MARK and _ATTRIBUTION_NEXT_RE.match(frame, m.end(), hi):
                 continue  # “Who will pay?” Díaz-Canel asked. — the attribution goes with it
@@ -348,8 +352,11 @@ def _is_capital(token: str) -> bool:
     return token[:1].isupper()
 
 
-def _valid(tokens: list[str]) -> bool:
-    """A speaker phrase needs a name (a capital beyond a sentence-initial 'The') or a role."""
+def _valid(tokens: list[str], loose: bool = False) -> bool:
+    """A speaker phrase needs a name (a capital beyond a sentence-initial 'The') or a role;
+    right before a speech verb (``loose``) any "the/a + noun" will do ("the airline said")."""
+    if loose and len(tokens) >= 2 and tokens[0].lower() in _DETERMINERS:
+        return True
     for t in tokens:
         low = t.lower().rstrip(".")
         if low in _DETERMINERS or low in _INNER_PREPS:
@@ -372,6 +379,9 @@ def _subject_before(frame: str, lo: int, end: int) -> tuple[int, int] | None:
     if par:
         inner = par.group(1)
         first = inner.split()[0].lower() if inner.split() else ""
+        if first in _PRONOUNS:
+            # "he asked about X, called Y a “…”": a run of verbs sharing the pronoun subject
+            return lo + par.start(1), lo + par.start(1) + len(first)
         if first in _DETERMINERS or _is_capital(inner):
             apposition = par  # "Díaz-Canel, the Cuban president, said": keep it in the speaker
         region = region[: par.start()]
@@ -408,7 +418,7 @@ def _subject_before(frame: str, lo: int, end: int) -> tuple[int, int] | None:
         i -= 1
     while taken and taken[-1][2].lower() in _INNER_PREPS:
         taken.pop()
-    if not taken or not _valid([t[2] for t in taken]):
+    if not taken or not _valid([t[2] for t in reversed(taken)], loose=True):
         return None
     a, b = lo + taken[-1][0], lo + taken[0][1]
     if apposition:
@@ -428,6 +438,8 @@ def _phrase_after(frame: str, start: int, end: int, spanish: bool) -> tuple[int,
         if not taken and low in _PRONOUNS:
             taken.append(tokens[i])
             break
+        if not taken and low in _INNER_PREPS:
+            break  # "said in a statement": no speaker named after the verb
         if t == "," and taken and i + 1 < len(tokens) and _is_capital(tokens[i + 1][2]):
             # apposition: "said a White House spokeswoman, Karoline Leavitt."
             j = i + 1
@@ -479,9 +491,9 @@ def _clause_subject(frame: str, s0: int, end: int) -> tuple[int, int] | None:
             return a, b
         if len(t) == 1 and not t.isalnum():
             break
+        if low in _STOP:
+            break
         if _is_capital(t) or low in _DETERMINERS or low in _ROLE_NOUNS or low in _INNER_PREPS:
-            if low in _STOP and not _is_capital(t):
-                break
             taken.append((a, b, t))
             continue
         break
@@ -493,6 +505,17 @@ def _clause_subject(frame: str, s0: int, end: int) -> tuple[int, int] | None:
 
 
 # --- attribution ----------------------------------------------------------------------------
+
+
+def _verbs(frame: str, a: int, b: int) -> Iterator[re.Match[str]]:
+    """Speech verbs in ``frame[a:b]``. A capitalised one counts only where a sentence or a
+    clause starts ("Said Trump: …"), so "the United States" is not "states"."""
+    for m in _VERB_RE.finditer(frame, a, b):
+        if m.group()[0].isupper():
+            before = frame[max(a, m.start() - 3) : m.start()].strip()
+            if before and before[-1] not in _TERMINAL + _OPEN_MARK + _CLOSE_MARK + '"“”«»':
+                continue
+        yield m
 
 
 def _from_verb(frame: str, s0: int, s1: int, m: re.Match[str], lo: int) -> tuple[int, int] | None:
@@ -516,7 +539,7 @@ def _from_verb(frame: str, s0: int, s1: int, m: re.Match[str], lo: int) -> tuple
 def _post_speaker(frame: str, q: _Quote, limit: int, s0: int, s1: int) -> tuple[int, int] | None:
     """“…,” X said / “…,” said X / “…” —dijo X: the words right after the quote."""
     after = q.close + 1 if q.closed else q.close
-    m = _VERB_RE.search(frame, after, min(limit, after + 120))
+    m = next(_verbs(frame, after, min(limit, after + 120)), None)
     if not m:
         return None
     lead = _LEAD_PUNCT_RE.match(frame, after)
@@ -533,15 +556,45 @@ def _post_speaker(frame: str, q: _Quote, limit: int, s0: int, s1: int) -> tuple[
                     return m.start(), m.start()  # «…», aseguró. — the subject is dropped
             return span
         return None
+    if m.lastgroup == "part":
+        quoted = _QUOTED_AS_RE.search(frame, gap_start, m.start())
+        if quoted:  # “…,” local papers quoted him as saying.
+            return _phrase_after(frame, quoted.start(1), quoted.end(1), False)
+        return None
+    whole = _whole_gap(frame, gap_start, m.start())
+    if whole:
+        return whole
     span = _subject_before(frame, gap_start, m.start())
     if span and frame[gap_start : span[0]].strip() == "":
         return span
+    if m.lastgroup == "inv" and frame[: m.start()].rstrip().endswith(","):
+        # “…,” the town nearest the crash site, said Soelistyo.
+        return _phrase_after(frame, m.end(), limit, _is_spanish(m.group()))
     return None
+
+
+def _whole_gap(frame: str, a: int, b: int) -> tuple[int, int] | None:
+    """All of “…,” <these words> said, when they are one phrase ("CNN meteorologist Chad
+    Myers"): no punctuation and no clause word between the quote and the verb."""
+    region = frame[a:b]
+    tail = _AUX_TAIL_RE.search(region)
+    if tail:
+        region = region[: tail.start()]
+    tokens = region.split()
+    if not tokens or len(tokens) > 8 or _GAP_BARRIER_RE.search(region):
+        return None
+    lows = [t.lower() for t in tokens]
+    if any(w in _STOP or w in _PRONOUNS for w in lows) or lows[-1] in _INNER_PREPS | _DETERMINERS:
+        return None
+    if not _valid(tokens, loose=True):
+        return None
+    end = a + len(region.rstrip())
+    return a + (len(region) - len(region.lstrip())), end
 
 
 def _pre_speaker(frame: str, q: _Quote, s0: int, s1: int) -> tuple[int, int] | None:
     """X said …, “…” / according to X, “…” / X described … as “…” / X wrote: “…”."""
-    verbs = list(_VERB_RE.finditer(frame, s0, q.open))
+    verbs = list(_verbs(frame, s0, q.open))
     for m in reversed(verbs[-2:]):
         span = _from_verb(frame, s0, s1, m, s0)
         if span:
@@ -578,8 +631,10 @@ def _antecedent(
         span = _clause_subject(frame, s0, s1)
         if span:
             words = text[span[0] : span[1]]
-            if words.lower() not in _PRONOUNS and any(_is_capital(w) for w in words.split()):
-                return _Speaker(words, story.speaker_key(words), span[0])
+            key = story.speaker_key(words)
+            later_capital = any(_is_capital(w) for w in words.split()[1:])
+            if words.lower() not in _PRONOUNS and (key != "other" or later_capital):
+                return _Speaker(words, key, span[0])
     return last
 
 
