@@ -1,0 +1,766 @@
+"""One poll cycle: feeds → entries → articles → versions → (claims and findings).
+
+Shape of the work, and why:
+- Feeds and articles are *claimed* with a lease (``lease_owner``/``lease_until``) so two workers
+  on PostgreSQL never take the same row (``SELECT … FOR UPDATE SKIP LOCKED``); SQLite runs a
+  single worker and the same statements simply lock the file.
+- Fetching is asyncio + httpx (``monitor.fetch``); parsing and extraction are CPU-bound, so
+  they run in a process pool when there is enough work (a thread for a handful), never on the
+  event loop. One writer coroutine stores results in batches, one transaction per batch.
+- A feed that fails is recorded in the poll log with its reason and backs off exponentially;
+  nothing one feed does stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import socket
+import sys
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from monitor.articles import (
+    Extracted,
+    compress_html,
+    extract_main,
+    feed_fallback,
+    next_refetch,
+    outlet_for,
+    text_sha256,
+)
+from monitor.clock import utcnow
+from monitor.config import Config
+from monitor.db import is_postgres, session_scope
+from monitor.entries import EntryFields
+from monitor.errors import BlockedAddress, ExtractionError, FetchError
+from monitor.feedparse import ParsedFeed, parse_for_poll
+from monitor.fetch import Fetcher, FetchResult, HTTPStatusError
+from monitor.models import Article, ArticleVersion, Entry, Feed, PollLog
+from monitor.story import Story, load_story
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, "
+    "text/xml;q=0.9, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+LEASE = timedelta(minutes=20)
+PROCESS_POOL_MIN = 16  # fewer jobs than this parse in a thread: a pool costs more to start
+WRITE_BATCH = 200
+MAX_ARTICLES_PER_CYCLE = 2000
+
+
+@dataclass
+class CycleSummary:
+    feeds_ok: int = 0
+    feeds_failed: int = 0
+    feeds_not_modified: int = 0
+    new_items: int = 0
+    changed_items: int = 0
+    articles_fetched: int = 0
+    article_errors: int = 0
+    new_versions: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"feeds: {self.feeds_ok} ok, {self.feeds_failed} failed, "
+            f"{self.feeds_not_modified} not modified; {self.new_items} new items, "
+            f"{self.changed_items} changed; {self.articles_fetched} articles fetched, "
+            f"{self.new_versions} new versions, {self.article_errors} article errors"
+        )
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+# ---------------------------------------------------------------- claiming (leases)
+
+
+@dataclass
+class FeedJob:
+    id: int
+    url: str  # where to fetch now (after permanent redirects)
+    name: str
+    etag: str | None
+    last_modified: str | None
+    conditional: bool  # False when the periodic full fetch is due
+    body_sha256: str | None
+    failures: int
+
+
+def claim_feeds(cfg: Config, engine: Engine, owner: str, now: datetime) -> list[FeedJob]:
+    """Take every enabled feed that is not backing off and not leased by another worker."""
+    full_every = timedelta(hours=cfg["poll"]["full_fetch_hours"])
+    disable_after = cfg["poll"]["disable_after_failures"]
+    q = select(Feed).where(
+        Feed.enabled == True,  # noqa: E712 - SQL expression
+        or_(Feed.lease_until.is_(None), Feed.lease_until < now),
+        or_(Feed.consecutive_failures == 0, Feed.next_poll_at.is_(None), Feed.next_poll_at <= now),
+    )
+    if disable_after:
+        q = q.where(Feed.consecutive_failures < disable_after)
+    q = q.order_by(Feed.id).with_for_update(skip_locked=True)
+    jobs = []
+    with session_scope(engine) as s:
+        for f in s.exec(q).all():
+            f.lease_owner, f.lease_until = owner, now + LEASE
+            fresh = f.last_full_fetch_at is not None and now - f.last_full_fetch_at < full_every
+            jobs.append(
+                FeedJob(
+                    f.id,
+                    f.current_url or f.url,
+                    f.name,
+                    f.etag,
+                    f.last_modified,
+                    fresh,
+                    f.body_sha256,
+                    f.consecutive_failures,
+                )
+            )
+    return jobs
+
+
+@dataclass
+class ArticleJob:
+    id: int
+    url: str
+    link: str
+    title: str
+    feed_name: str
+    first_seen_at: datetime
+    fallback_content: str
+
+
+def claim_articles(
+    engine: Engine, story_key: str, owner: str, now: datetime, limit: int
+) -> list[ArticleJob]:
+    q = (
+        select(Article)
+        .where(
+            Article.story_key == story_key,
+            Article.next_fetch_at.is_not(None),
+            Article.next_fetch_at <= now,
+            or_(Article.lease_until.is_(None), Article.lease_until < now),
+        )
+        .order_by(Article.next_fetch_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    jobs = []
+    with session_scope(engine) as s:
+        for a in s.exec(q).all():
+            a.lease_owner, a.lease_until = owner, now + LEASE
+            entry = s.exec(
+                select(Entry).where(Entry.article_id == a.id).order_by(Entry.last_seen_at.desc())
+            ).first()
+            feed = s.get(Feed, entry.feed_id) if entry else None
+            jobs.append(
+                ArticleJob(
+                    id=a.id,
+                    url=a.url,
+                    link=(entry.link if entry and entry.link else a.url),
+                    title=a.title,
+                    feed_name=feed.name if feed else a.outlet,
+                    first_seen_at=a.first_seen_at or now,
+                    fallback_content=(entry.summary or "") if entry else "",
+                )
+            )
+    return jobs
+
+
+def release_leases(engine: Engine, owner: str) -> None:
+    with session_scope(engine) as s:
+        for model in (Feed, Article):
+            s.execute(
+                update(model)
+                .where(model.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+
+# ---------------------------------------------------------------- CPU work off the loop
+
+
+class Runner:
+    """Runs CPU-bound functions in a process pool (or a thread for small jobs)."""
+
+    def __init__(self, processes: int) -> None:
+        self.pool: ProcessPoolExecutor | None = None
+        if processes > 1:
+            import multiprocessing
+
+            self.pool = ProcessPoolExecutor(
+                processes, mp_context=multiprocessing.get_context("fork")
+            )
+            # Start the workers now, before the event loop and its threads exist.
+            list(self.pool.map(abs, range(processes)))
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self.pool is None:
+            return await asyncio.to_thread(fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool_size(jobs: int) -> int:
+    cpus = os.cpu_count() or 1
+    return cpus if jobs >= PROCESS_POOL_MIN and cpus > 1 else 0
+
+
+# ---------------------------------------------------------------- feed outcomes
+
+
+@dataclass
+class FeedOutcome:
+    job: FeedJob
+    status: str  # ok | not_modified | error
+    started_at: datetime
+    finished_at: datetime
+    http_status: int | None = None
+    error: str | None = None  # the reason (a warning when status is ok)
+    retry_after: float | None = None
+    parsed: ParsedFeed | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_sha256: str | None = None
+    size: int = 0
+    moved_to: str | None = None
+    full_fetch: bool = False
+
+
+async def poll_one(
+    job: FeedJob, fetcher: Fetcher, runner: Runner, story_folder: str | None
+) -> FeedOutcome:
+    started = utcnow()
+    out = FeedOutcome(job=job, status="error", started_at=started, finished_at=started)
+    etag = job.etag if job.conditional else None
+    modified = job.last_modified if job.conditional else None
+    out.full_fetch = not (etag or modified)
+    try:
+        res: FetchResult = await fetcher.fetch(
+            job.url, guard=False, etag=etag, last_modified=modified, accept=FEED_ACCEPT
+        )
+        out.http_status, out.moved_to = res.status, res.moved_to
+        out.etag = res.etag or (job.etag if res.not_modified else None)
+        out.last_modified = res.last_modified or (job.last_modified if res.not_modified else None)
+        if res.not_modified:
+            out.status = "not_modified"
+        else:
+            out.size = len(res.body)
+            out.body_sha256 = hashlib.sha256(res.body).hexdigest()
+            if out.body_sha256 == job.body_sha256:
+                out.status = "not_modified"  # the same bytes as last time: nothing to parse
+            else:
+                parsed = await runner.run(
+                    parse_for_poll, res.body, res.final_url, res.content_type, story_folder
+                )
+                if parsed.is_feed:
+                    out.status, out.parsed, out.error = "ok", parsed, parsed.reason or None
+                else:
+                    out.error = parsed.reason
+    except HTTPStatusError as exc:
+        out.http_status, out.error, out.retry_after = exc.status, str(exc), exc.retry_after
+    except FetchError as exc:
+        out.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - one feed must never stop the others
+        log.exception("feed %s", job.url)
+        out.error = f"internal error: {type(exc).__name__}: {exc}"[:500]
+    out.finished_at = utcnow()
+    return out
+
+
+def backoff(cfg: Config, failures: int, retry_after: float | None) -> timedelta:
+    """Exponential from the poll interval, capped; a server's Retry-After is respected."""
+    base = timedelta(minutes=cfg["poll"]["interval_minutes"])
+    cap = timedelta(hours=cfg["poll"]["max_backoff_hours"])
+    delay = min(base * (2 ** min(failures, 20)), cap)
+    if retry_after is not None:
+        delay = max(delay, min(timedelta(seconds=retry_after), cap))
+    return delay
+
+
+def _insert(engine: Engine, table: Any) -> Any:
+    if is_postgres(engine):
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def _article_ids(
+    s: Session,
+    engine: Engine,
+    story: Story,
+    wanted: dict[str, tuple[EntryFields, str]],
+    now: datetime,
+) -> dict[str, int]:
+    """Get or create one article per canonical URL (the same article via two feeds is one)."""
+    if not wanted:
+        return {}
+    urls = list(wanted)
+    rows = [
+        dict(
+            story_key=story.key,
+            url=u,
+            outlet=outlet,
+            title=e.title,
+            published_at=e.published_at,
+            first_seen_at=now,
+            next_fetch_at=now,
+            fetch_count=0,
+            relevance_reasons=[],
+        )
+        for u, (e, outlet) in wanted.items()
+    ]
+    stmt = _insert(engine, Article.__table__).on_conflict_do_nothing(
+        index_elements=["story_key", "url"]
+    )
+    s.execute(stmt, rows)
+    found = s.exec(
+        select(Article.id, Article.url).where(Article.story_key == story.key, Article.url.in_(urls))
+    ).all()
+    return {url: aid for aid, url in found}
+
+
+def store_feed_outcome(
+    s: Session, engine: Engine, cfg: Config, story: Story, out: FeedOutcome, summary: CycleSummary
+) -> None:
+    now = out.finished_at
+    feed = s.get(Feed, out.job.id)
+    if feed is None:
+        return
+    feed.last_polled_at, feed.lease_owner, feed.lease_until = now, None, None
+    entries_n = new_n = 0
+    if out.status == "error":
+        feed.consecutive_failures += 1
+        feed.last_error, feed.last_error_at = out.error, now
+        feed.next_poll_at = now + backoff(cfg, feed.consecutive_failures, out.retry_after)
+        summary.feeds_failed += 1
+        summary.problems.append(f"{feed.name or feed.url}: {out.error}")
+    else:
+        if out.moved_to and out.moved_to != (feed.current_url or feed.url):
+            feed.current_url = out.moved_to
+        feed.etag, feed.last_modified = out.etag, out.last_modified
+        feed.last_success_at, feed.consecutive_failures = now, 0
+        feed.next_poll_at = now + timedelta(minutes=cfg["poll"]["interval_minutes"])
+        if out.full_fetch and out.http_status != 304:
+            feed.last_full_fetch_at = now
+        if out.body_sha256:
+            feed.body_sha256 = out.body_sha256
+        if out.status == "not_modified":
+            summary.feeds_not_modified += 1
+        else:
+            summary.feeds_ok += 1
+            if out.error:  # an ill-formed feed that still parsed: keep the warning visible
+                feed.last_error, feed.last_error_at = out.error, now
+            entries_n, new_n = _store_entries(s, engine, story, feed, out.parsed, now, summary)
+            feed.items_seen += new_n
+    s.add(
+        PollLog(
+            feed_id=feed.id,
+            started_at=out.started_at,
+            finished_at=now,
+            status=out.status,
+            http_status=out.http_status,
+            error=out.error,
+            entries=entries_n,
+            new_entries=new_n,
+            bytes=out.size,
+            duration_ms=int((out.finished_at - out.started_at).total_seconds() * 1000),
+        )
+    )
+
+
+def _store_entries(
+    s: Session,
+    engine: Engine,
+    story: Story,
+    feed: Feed,
+    parsed: ParsedFeed | None,
+    now: datetime,
+    summary: CycleSummary,
+) -> tuple[int, int]:
+    if parsed is None:
+        return 0, 0
+    existing = {
+        row.entry_key: row
+        for row in s.exec(
+            select(
+                Entry.id, Entry.entry_key, Entry.content_sha256, Entry.updated_at, Entry.article_id
+            ).where(Entry.feed_id == feed.id)
+        ).all()
+    }
+    new = [e for e in parsed.entries if e.key not in existing]
+    changed = [
+        e
+        for e in parsed.entries
+        if e.key in existing
+        and (
+            existing[e.key].content_sha256 != e.content_sha256
+            or (e.updated_at is not None and existing[e.key].updated_at != e.updated_at)
+        )
+    ]
+    unchanged_ids = [
+        existing[e.key].id for e in parsed.entries if e.key in existing and e not in changed
+    ]
+    outlet = feed.name
+    want: dict[str, tuple[EntryFields, str]] = {}
+    for e in new + changed:
+        if e.relevant and e.article_url and not (e in changed and existing[e.key].article_id):
+            want.setdefault(e.article_url, (e, outlet or _host(e.article_url)))
+    ids = _article_ids(s, engine, story, want, now)
+    if new:
+        rows = [
+            _entry_row(feed.id, e, ids.get(e.article_url or "") if e.relevant else None, now)
+            for e in new
+        ]
+        stmt = _insert(engine, Entry.__table__).on_conflict_do_nothing(
+            index_elements=["feed_id", "entry_key"]
+        )
+        s.execute(stmt, rows)
+    for e in changed:
+        row = existing[e.key]
+        article_id = row.article_id or (ids.get(e.article_url or "") if e.relevant else None)
+        values = _entry_row(feed.id, e, article_id, now)
+        values.pop("first_seen_at")
+        s.execute(update(Entry).where(Entry.id == row.id).values(**values))
+        if row.article_id:  # the item changed: look at the page again now (silent edits)
+            s.execute(update(Article).where(Article.id == row.article_id).values(next_fetch_at=now))
+    if unchanged_ids:
+        s.execute(update(Entry).where(Entry.id.in_(unchanged_ids)).values(last_seen_at=now))
+    summary.new_items += len(new)
+    summary.changed_items += len(changed)
+    return len(parsed.entries), len(new)
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "").removeprefix("www.")
+
+
+def _entry_row(feed_id: int, e: EntryFields, article_id: int | None, now: datetime) -> dict:
+    return dict(
+        feed_id=feed_id,
+        entry_key=e.key,
+        article_id=article_id,
+        title=e.title,
+        link=e.link,
+        # The fullest text the feed gives: the article's fallback when its page fails.
+        summary=e.content or e.summary,
+        published_at=e.published_at,
+        updated_at=e.updated_at,
+        content_sha256=e.content_sha256,
+        relevance_score=e.relevance_score,
+        relevant=e.relevant,
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+
+
+# ---------------------------------------------------------------- articles
+
+
+@dataclass
+class ArticleOutcome:
+    job: ArticleJob
+    fetched_at: datetime
+    extracted: Extracted | None = None
+    source: str = "page"
+    http_status: int | None = None
+    raw_html: bytes | None = None
+    error: str | None = None
+
+
+def _extract_job(body: bytes, url: str) -> Extracted | str:
+    """Worker-process job: the extraction or the reason it failed (exceptions stay small)."""
+    try:
+        return extract_main(body, url)
+    except ExtractionError as exc:
+        return str(exc)
+
+
+async def fetch_article(job: ArticleJob, fetcher: Fetcher, runner: Runner) -> ArticleOutcome:
+    out = ArticleOutcome(job=job, fetched_at=utcnow())
+    page_error: str | None = None
+    try:
+        res = await fetcher.fetch(job.link, guard=True, accept=PAGE_ACCEPT)
+        out.http_status = res.status
+        got = await runner.run(_extract_job, res.body, res.final_url)
+        if isinstance(got, str):
+            page_error = got
+        else:
+            out.extracted, out.raw_html = got, res.body
+    except BlockedAddress as exc:
+        out.error = str(exc)  # refused outright: nothing from this link is used
+        return out
+    except FetchError as exc:
+        page_error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - one article must never stop the others
+        log.exception("article %s", job.url)
+        page_error = f"internal error: {type(exc).__name__}: {exc}"[:500]
+    if out.extracted is None:
+        fallback = feed_fallback(job.title, job.fallback_content, "")
+        if fallback is None:
+            out.error = page_error
+        else:
+            out.extracted, out.source = fallback, "feed"
+    out.fetched_at = utcnow()
+    return out
+
+
+def _article_relevance(title: str, text: str, story: Story) -> tuple[float | None, bool, list]:
+    try:
+        from monitor.relevance import article_relevance
+    except ImportError:  # not landed yet: every article counts as relevant
+        return None, True, []
+    res = article_relevance(title, text, story)
+    return float(res.score), bool(res.relevant), list(res.reasons)
+
+
+def _process_version(
+    s: Session,
+    story: Story,
+    article: Article,
+    version: ArticleVersion,
+    previous: ArticleVersion | None,
+) -> str | None:
+    """Hand a new relevant version to the comparison step; its failure is reported, not fatal."""
+    try:
+        from monitor.findings import process_version
+    except ImportError:
+        return None
+    try:
+        with s.begin_nested():
+            process_version(s, story, article, version, previous)
+    except Exception as exc:  # noqa: BLE001 - the version stays stored; findings can be re-run
+        log.exception("findings for %s", article.url)
+        return f"findings failed for {article.url}: {type(exc).__name__}: {exc}"[:500]
+    return None
+
+
+def store_article_outcome(
+    s: Session, cfg: Config, story: Story, out: ArticleOutcome, summary: CycleSummary
+) -> None:
+    art = s.get(Article, out.job.id)
+    if art is None:
+        return
+    now = out.fetched_at
+    art.lease_owner, art.lease_until = None, None
+    art.fetch_count += 1
+    art.last_fetched_at = now
+    art.next_fetch_at = next_refetch(out.job.first_seen_at, now, cfg["poll"]["refetch_hours"])
+    if out.extracted is None:
+        art.last_error = out.error or "fetch failed"
+        summary.article_errors += 1
+        return
+    summary.articles_fetched += 1
+    ex = out.extracted
+    art.last_error = None
+    if ex.title and out.source == "page":
+        art.title = ex.title
+    if art.published_at is None and ex.published_at is not None:
+        art.published_at = ex.published_at
+    art.outlet = outlet_for(out.job.feed_name, ex.sitename, art.url)
+    score, relevant, reasons = _article_relevance(art.title, ex.text, story)
+    art.relevance_score, art.relevant, art.relevance_reasons = score, relevant, reasons
+    sha = text_sha256(ex.text)
+    seen = s.exec(
+        select(ArticleVersion.id).where(
+            ArticleVersion.article_id == art.id, ArticleVersion.text_sha256 == sha
+        )
+    ).first()
+    if seen is not None:
+        return  # the same text (or a revert to an earlier one): no new version
+    previous = s.exec(
+        select(ArticleVersion)
+        .where(ArticleVersion.article_id == art.id)
+        .order_by(ArticleVersion.version.desc())
+    ).first()
+    version = ArticleVersion(
+        article_id=art.id,
+        version=(previous.version + 1) if previous else 1,
+        text_sha256=sha,
+        title=art.title,
+        text=ex.text,
+        source=out.source,
+        extractor=ex.extractor,
+        http_status=out.http_status,
+        fetched_at=now,
+        raw_html=compress_html(out.raw_html) if out.raw_html else None,
+        relevance_score=score,
+        relevant=relevant,
+    )
+    s.add(version)
+    s.flush()
+    summary.new_versions += 1
+    if relevant:
+        problem = _process_version(s, story, art, version, previous)
+        if problem:
+            art.last_error = problem
+
+
+# ---------------------------------------------------------------- the cycle
+
+
+class _Bar:
+    """click.progressbar on stderr, or nothing."""
+
+    def __init__(self, show: bool, length: int, label: str) -> None:
+        self.bar = None
+        if show and length:
+            import click
+
+            self.bar = click.progressbar(length=length, label=label, file=sys.stderr)
+
+    def __enter__(self) -> _Bar:
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def step(self, n: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+
+async def _drain(tasks: list[asyncio.Task], write: Callable[[list[Any]], None], bar: _Bar) -> None:
+    """Store results as they come, a batch per transaction, in a thread (one writer at a time)."""
+    pending: list[Any] = []
+    writer: asyncio.Task | None = None
+    for fut in asyncio.as_completed(tasks):
+        pending.append(await fut)
+        bar.step()
+        if len(pending) >= WRITE_BATCH and (writer is None or writer.done()):
+            if writer is not None:
+                await writer
+            batch, pending = pending, []
+            writer = asyncio.create_task(asyncio.to_thread(write, batch))
+    if writer is not None:
+        await writer
+    if pending:
+        await asyncio.to_thread(write, pending)
+
+
+async def _poll_stage(
+    cfg: Config,
+    engine: Engine,
+    story: Story,
+    jobs: list[FeedJob],
+    fetcher: Fetcher,
+    runner: Runner,
+    summary: CycleSummary,
+    progress: bool,
+) -> None:
+    folder = str(story.folder)
+
+    def write(batch: list[FeedOutcome]) -> None:
+        with session_scope(engine) as s:
+            for out in batch:
+                store_feed_outcome(s, engine, cfg, story, out, summary)
+
+    tasks = [asyncio.create_task(poll_one(j, fetcher, runner, folder)) for j in jobs]
+    with _Bar(progress, len(jobs), "feeds") as bar:
+        await _drain(tasks, write, bar)
+
+
+async def _article_stage(
+    cfg: Config,
+    engine: Engine,
+    story: Story,
+    jobs: list[ArticleJob],
+    fetcher: Fetcher,
+    runner: Runner,
+    summary: CycleSummary,
+    progress: bool,
+) -> None:
+    def write(batch: list[ArticleOutcome]) -> None:
+        for out in batch:  # one transaction per article: findings may be heavy
+            with session_scope(engine) as s:
+                store_article_outcome(s, cfg, story, out, summary)
+
+    tasks = [asyncio.create_task(fetch_article(j, fetcher, runner)) for j in jobs]
+    with _Bar(progress, len(jobs), "articles") as bar:
+        await _drain(tasks, write, bar)
+
+
+def run_cycle(
+    cfg: Config,
+    engine: Engine,
+    progress: bool = False,
+    *,
+    articles: bool = True,
+    processes: int | None = None,
+) -> CycleSummary:
+    """Poll every due feed, then fetch due articles; returns the summary (never raises for a feed).
+
+    ``articles=False`` stops after storing entries (the benchmark's poller);
+    ``processes`` overrides the parse/extract pool size (0 = threads only).
+    """
+    story = load_story(cfg.story_folder)
+    owner = worker_id()
+    summary = CycleSummary()
+    feed_jobs = claim_feeds(cfg, engine, owner, utcnow())
+    runner = Runner(_pool_size(len(feed_jobs)) if processes is None else processes)
+    try:
+        asyncio.run(
+            _cycle(cfg, engine, story, owner, feed_jobs, runner, summary, progress, articles)
+        )
+    finally:
+        runner.close()
+        release_leases(engine, owner)
+    return summary
+
+
+async def _cycle(
+    cfg: Config,
+    engine: Engine,
+    story: Story,
+    owner: str,
+    feed_jobs: list[FeedJob],
+    runner: Runner,
+    summary: CycleSummary,
+    progress: bool,
+    articles: bool,
+) -> None:
+    async with Fetcher.from_config(cfg) as fetcher:
+        await _poll_stage(cfg, engine, story, feed_jobs, fetcher, runner, summary, progress)
+        if not articles:
+            return
+        jobs = await asyncio.to_thread(
+            claim_articles, engine, story.key, owner, utcnow(), MAX_ARTICLES_PER_CYCLE
+        )
+        await _article_stage(cfg, engine, story, jobs, fetcher, runner, summary, progress)
+
+
+def due_counts(engine: Engine, story_key: str) -> dict[str, int]:
+    """How much work is waiting (for status lines)."""
+    now = utcnow()
+    with Session(engine) as s:
+        feeds = s.exec(select(func.count()).select_from(Feed).where(Feed.enabled == True)).one()  # noqa: E712
+        arts = s.exec(
+            select(func.count())
+            .select_from(Article)
+            .where(Article.story_key == story_key, Article.next_fetch_at <= now)
+        ).one()
+    return {"feeds": int(feeds), "articles_due": int(arts)}

@@ -1,0 +1,124 @@
+"""Fetched bytes → feedparser result → "is this a feed?" and the entries' fields.
+
+feedparser only parses here; it never fetches (its own HTTP has no timeout in 6.0.x and none
+of our guards). The response's final URL is the base for relative links, and its
+Content-Type goes along so feedparser can weigh the declared encoding.
+
+``parse_for_poll`` is what the poller runs in a worker process: it returns plain data, with
+each entry's lenient relevance already decided, so the event loop never parses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import feedparser
+
+from monitor.entries import EntryFields, dedupe, entry_fields
+
+# bozo exceptions that only say the document was not perfectly labelled: the parse is fine.
+_HARMLESS = ("CharacterEncodingOverride", "NonXMLContentType")
+
+
+@dataclass
+class ParsedFeed:
+    is_feed: bool
+    reason: str = ""  # why it is not a feed, or the warning for an ill-formed one
+    version: str = ""
+    title: str = ""
+    entries: list[EntryFields] = field(default_factory=list)
+    bozo: bool = False
+
+
+def _bozo_reason(result: Any) -> str:
+    exc = result.get("bozo_exception")
+    if exc is None:
+        return "ill-formed feed"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    name = type(exc).__name__
+    return f"{name}: {text}"[:300] if text else name
+
+
+def parse_bytes(body: bytes, url: str, content_type: str = "") -> Any:
+    """feedparser on bytes, with the base URL and Content-Type of the response."""
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    return feedparser.parse(
+        body, response_headers=headers, sanitize_html=True, resolve_relative_uris=True
+    )
+
+
+def judge(result: Any, body: bytes, content_type: str = "") -> tuple[bool, str]:
+    """(is_feed, reason). A parse with entries or a known version is a feed, even if ill-formed
+    (the reason then carries the warning); nothing recognisable is not a feed."""
+    if not body.strip():
+        return False, "empty response"
+    version, entries = result.get("version", ""), result.get("entries", [])
+    bozo = bool(result.get("bozo"))
+    harmless = bozo and type(result.get("bozo_exception")).__name__ in _HARMLESS
+    if version or entries:
+        if bozo and not harmless:
+            return True, "ill-formed XML, parsed anyway (" + _bozo_reason(result) + ")"
+        return True, ""
+    head = body[:512].lstrip().lower()
+    if b"<html" in head or b"<!doctype html" in head or "html" in content_type.lower():
+        return False, "not a feed: the server sent an HTML page"
+    if bozo:
+        return False, "not a feed: " + _bozo_reason(result)
+    return False, "not a feed: no RSS or Atom content found"
+
+
+def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
+    """Bytes to ParsedFeed (no relevance)."""
+    result = parse_bytes(body, url, content_type)
+    ok, reason = judge(result, body, content_type)
+    base = result.get("href") or url
+    entries = dedupe([entry_fields(e, base) for e in result.get("entries", [])]) if ok else []
+    feed = result.get("feed", {})
+    return ParsedFeed(
+        is_feed=ok,
+        reason=reason,
+        version=result.get("version", "") or "",
+        title=str(feed.get("title", ""))[:500],
+        entries=entries,
+        bozo=bool(result.get("bozo")),
+    )
+
+
+@lru_cache(maxsize=4)
+def _story(folder: str) -> Any:
+    from monitor.story import load_story
+
+    return load_story(folder)
+
+
+def _entry_relevance() -> Any:
+    try:
+        from monitor.relevance import entry_relevance
+    except ImportError:  # not landed yet: every entry counts as relevant
+        return None
+    return entry_relevance
+
+
+def score_entries(entries: list[EntryFields], story: Any) -> None:
+    """Lenient relevance on title and summary (decides whether the page is fetched)."""
+    fn = _entry_relevance()
+    for e in entries:
+        if fn is None or story is None:
+            e.relevance_score, e.relevant = None, True
+            continue
+        res = fn(e.title, e.summary or e.content[:2000], story)
+        e.relevance_score, e.relevant = float(res.score), bool(res.relevant)
+
+
+def parse_for_poll(
+    body: bytes, url: str, content_type: str, story_folder: str | None
+) -> ParsedFeed:
+    """The worker-process job: parse, judge, pick fields, score relevance."""
+    parsed = parse_feed(body, url, content_type)
+    if parsed.entries:
+        score_entries(parsed.entries, _story(story_folder) if story_folder else None)
+    return parsed
