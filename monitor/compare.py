@@ -65,10 +65,11 @@ compared):
 * same speaker, a contiguous part of a baseline quote (3 words or more, or the whole of a short
   one) → ``confirms`` (a shortened quote); a quote spliced from parts of several baseline
   quotes of that speaker → ``confirms`` for each part's quote;
-* same speaker, similar wording (similarity ≥ ``REWORD_MIN``, a translation or paraphrase) →
-  ``reworded``, with a word-level ``diff``;
-* the words (equal, a part of 3+ words, or similarity ≥ ``REATTRIBUTE_MIN``) of a baseline
-  quote by *another* tracked speaker → ``reattributed``;
+* same speaker, similar wording (similarity ≥ ``REWORD_MIN``, a translation or paraphrase, and
+  at least two shared content words, a third of the shorter quote's) → ``reworded``, with a
+  word-level ``diff``;
+* the words (equal, a part of 3+ words, or similarity ≥ ``REATTRIBUTE_MIN`` with shared content
+  words) of a baseline quote by *another* tracked speaker → ``reattributed``;
 * otherwise → ``new_statement``.
 
 Silent edits
@@ -88,6 +89,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.quotes import _FUNCTION_WORDS as FUNCTION_WORDS  # one list for both modules
 from monitor.quotes import REWORDED_THRESHOLD, normalise_quote, quote_similarity
 from monitor.quotes import word_diff as quotes_word_diff
 
@@ -108,6 +110,7 @@ ALARMS = ("qualifier_changed", "updated", "contradicts", "reworded", "reattribut
 REWORD_MIN = REWORDED_THRESHOLD
 REATTRIBUTE_MIN = 0.5
 FRAGMENT_MIN_WORDS = 3
+SHARED_CONTENT_MIN = 2
 ABOUT_MAX_SHARE = 0.10
 
 UPPER_BOUNDS = ("up_to", "at_most", "fewer_than")
@@ -325,6 +328,45 @@ def normalise(text: str) -> str:
     return " ".join(words(text))
 
 
+# Verbs and fillers that carry no statement of their own ("going to", "I think").
+_LIGHT_WORDS = frozenset(
+    "going gonna get got make made take one say said says think know want like also really "
+    "lot well way thing things".split()
+)
+_SUFFIXES = ("ically", "ation", "ness", "ment", "ism", "ity", "ing", "ed", "ly", "ic", "es", "s")
+
+
+def _light_stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:6]
+
+
+def content_stems(text: str) -> set[str]:
+    """Light stems of a quote's content words (heroism/heroically → hero; count ≠ country)."""
+    return {
+        _light_stem(w)
+        for w in normalise_quote(text or "").split()
+        if w not in FUNCTION_WORDS and w not in _LIGHT_WORDS
+    }
+
+
+def shares_content(a: str, b: str) -> bool:
+    """Do two quotes share enough content words to be one statement in other words?
+
+    At least ``SHARED_CONTENT_MIN`` content stems (all of them for a shorter quote), and at
+    least a third of the shorter quote's: function words in the same order ("going to … the")
+    make a high similarity score between unrelated remarks, shared content words do not."""
+    ca, cb = content_stems(a), content_stems(b)
+    if not ca or not cb:
+        return False
+    shared = len(ca & cb)
+    shorter = min(len(ca), len(cb))
+    return shared >= min(SHARED_CONTENT_MIN, shorter) and shared * 3 >= shorter
+
+
 def similarity(a: str, b: str) -> float:
     """0..1 word similarity (``monitor.quotes.quote_similarity``)."""
     return float(quote_similarity(a, b))
@@ -435,7 +477,12 @@ def compare_statement(claim: Mapping[str, Any], baseline: Any) -> list[Relation]
 
 
 def _best(quote: str, items: Mapping[str, Mapping[str, Any]]) -> tuple[str, float] | None:
-    scored = [(k, similarity(v.get("quote", ""), quote)) for k, v in items.items()]
+    """The most similar item among those sharing content words with ``quote``."""
+    scored = [
+        (k, similarity(v.get("quote", ""), quote))
+        for k, v in items.items()
+        if shares_content(v.get("quote", ""), quote)
+    ]
     return max(scored, key=lambda kv: kv[1]) if scored else None
 
 
@@ -512,7 +559,12 @@ def _quote_edits(
             nsig = (now.get("speaker_key"), normalise(now.get("quote") or ""))
             if nsig in old_set:
                 continue
-            score = 1.0 if nsig[1] == sig[1] else similarity(was.get("quote", ""), now["quote"])
+            if nsig[1] == sig[1]:
+                score = 1.0
+            elif shares_content(was.get("quote", ""), now.get("quote") or ""):
+                score = similarity(was.get("quote", ""), now.get("quote") or "")
+            else:
+                score = 0.0
             if score > best_score:
                 best, best_score = now, score
         if best is None or best_score < REWORD_MIN:
