@@ -37,6 +37,7 @@ _EXTRA_LISTS = (
     "story_time_terms",
     "not_event_terms",
     "entry_skip_terms",
+    "story_figures",
 )
 
 # Arabic attaches conjunctions, prepositions and the article to the word: وكوبا, لمادورو, والقبض.
@@ -139,6 +140,7 @@ class _Vocab:
     story_time: _Terms
     not_event: _Terms
     entry_skip: _Terms
+    figures: _Terms
     gate: _Terms  # any word a story sentence must have; most sentences fail it cheaply
     story_year: str
 
@@ -189,6 +191,7 @@ def _vocab(story: Story) -> _Vocab:
         story_time=_Terms(extra["story_time_terms"]),
         not_event=_Terms(extra["not_event_terms"]),
         entry_skip=_Terms(extra["entry_skip_terms"]),
+        figures=_Terms(extra["story_figures"]),
         gate=_Terms(
             rel.anchors
             + extra["cuba_terms"]
@@ -215,6 +218,7 @@ class _Hits:
     signatures: set[str]
     off_topic: set[str]
     story_time: set[str]
+    figures: set[str]
 
     @property
     def names_event_strongly(self) -> bool:
@@ -231,7 +235,14 @@ class _Hits:
         """Strongly, or through weaker combinations that need a clean article around them."""
         return self.names_event_strongly or bool(
             (self.anchors and self.events and self.us)
-            or (self.cuba and self.casualty and self.venezuela)
+            # The Cuban dead in Venezuela, tied by the story's figure or the US actor (a Cuban
+            # doctor killed in a robbery in Venezuela is other news).
+            or (
+                self.cuba
+                and self.casualty
+                and self.venezuela
+                and (self.figures or self.events or self.us or self.story_time)
+            )
             or (self.cuba and self.casualty and self.events and self.us)
             or (self.venezuela and self.strong and self.us)
             or (self.venezuela and self.casualty and self.events and self.us)
@@ -251,6 +262,7 @@ def _hits(folded: str, v: _Vocab) -> _Hits:
         signatures=v.signatures.find(folded),
         off_topic=v.off_topic.find(folded),
         story_time=v.story_time.find(folded),
+        figures=v.figures.find(folded),
     )
 
 
@@ -382,7 +394,12 @@ def article_relevance(title: str, text: str, story: Story) -> RelevanceResult:
         # A sentence counts when it names the operation, carries no other-topic word, does not
         # describe an attempt, plot, threat or hypothetical, and is not about another time or
         # event.
-        if not h.names_event or h.off_topic or v.not_event.any(folded):
+        if not h.names_event or h.off_topic:
+            continue
+        # A count of the Cuban dead is a reported fact even in a sentence that also says
+        # "would" ("Cuba would not be intimidated after the deaths of 32 compatriots").
+        cuban_dead = h.cuba and h.casualty and (h.figures or h.signatures)
+        if v.not_event.any(folded) and not cuban_dead:
             continue
         if not _folded_on_story(folded, h, v):
             continue
