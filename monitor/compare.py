@@ -85,6 +85,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -501,6 +502,19 @@ def _figure_values(claim: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     return (claim.get("low"), claim.get("high"), claim.get("qualifier"))
 
 
+def _minus(a: list[Mapping[str, Any]], b: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Figures of ``a`` left once each value of ``b`` has cancelled one equal figure of ``a``."""
+    left = Counter(_figure_values(c) for c in b)
+    out = []
+    for c in a:
+        v = _figure_values(c)
+        if left[v] > 0:
+            left[v] -= 1
+        else:
+            out.append(c)
+    return out
+
+
 def compare_versions(
     old_claims: Iterable[Mapping[str, Any]],
     new_claims: Iterable[Mapping[str, Any]],
@@ -521,8 +535,9 @@ def compare_versions(
             continue
         before = [c for c in old if c.get("type") == "figure" and figure_key(c) == key]
         after = [c for c in new if c.get("type") == "figure" and figure_key(c) == key]
-        gone = [c for c in before if _figure_values(c) not in {_figure_values(a) for a in after}]
-        came = [c for c in after if _figure_values(c) not in {_figure_values(b) for b in before}]
+        # Multisets: one of two mentions of 32 turning into 34 is an edit too.
+        gone = _minus(before, after)
+        came = _minus(after, before)
         for was, now in zip(gone, came, strict=False):
             obs = figure_observed(now)
             obs["previous_version"] = {
