@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from monitor.story import Story
+from monitor.story import Story, fold
 
 # --- word lists (grammar, not story vocabulary) -------------------------------------------
 
@@ -123,6 +123,10 @@ _ROLE_NOUNS = set(
         "jefe general commander"
     ).split()
 )
+_OPENERS = set(
+    "yet last such still even however meanwhile instead indeed but and so now then this that "
+    "these those next first finally here there thus".split()
+)
 _INTRO_WORDS = set(
     (
         "in on at after before earlier later speaking asked addressing meanwhile however "
@@ -174,6 +178,7 @@ _AUX_TAIL_RE = re.compile(
 )
 _PARENTHETICAL_RE = re.compile(r",\s*([^,\x00\x01\x02]{1,90}?)\s*,\s*$")
 _GAP_BARRIER_RE = re.compile(r"[,;:()\[\]\x00\x01\x02—–\"“”„«»!?]")
+_HEADLINE_LEAD_RE = re.compile(r"([^:\x00\x01\x02.!?]{1,40}):\s")
 _LEAD_PUNCT_RE = re.compile(r"[\s,;—–\-]*")
 _TERMINAL = ".,!?;:…—"
 _TITLE_CONNECTORS = {"of", "the", "and", "de", "del", "los", "las", "la", "el", "y", "a", "in"}
@@ -398,7 +403,8 @@ def _subject_before(frame: str, lo: int, end: int) -> tuple[int, int] | None:
             break
         if low in _DETERMINERS:
             taken.append(tokens[i])
-            if i > 0 and tokens[i - 1][2].lower() in _INNER_PREPS and i > 1:
+            if i > 1 and tokens[i - 1][2].lower() in _INNER_PREPS | {"to"}:
+                # "the ambassador to the United Nations", "the president of the Republic"
                 i -= 1
                 taken.append(tokens[i])
                 i -= 1
@@ -484,6 +490,8 @@ def _clause_subject(frame: str, s0: int, end: int) -> tuple[int, int] | None:
     if 0 <= comma < 80 and words and words[0].lower().strip(",") in _INTRO_WORDS:
         s0 += comma + 1
     tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(frame, s0, end)]
+    while tokens and tokens[0][2].lower() in _OPENERS:
+        tokens.pop(0)  # "Yet Sondland said …", "Such …": a capital that is not a name
     taken = []
     for a, b, t in tokens[:10]:
         low = t.lower()
@@ -599,10 +607,27 @@ def _pre_speaker(frame: str, q: _Quote, s0: int, s1: int) -> tuple[int, int] | N
         span = _from_verb(frame, s0, s1, m, s0)
         if span:
             return span
+    if verbs:
+        return None
     before = frame[s0 : q.open].rstrip()
-    if before.endswith(":") and not verbs:
+    if before.endswith(":"):
         return _subject_before(frame, s0, s0 + len(before) - 1)
+    lead = _HEADLINE_LEAD_RE.match(frame, s0, q.open)
+    if lead:  # a headline: "Trump: Cuba ‘going down for the count’"
+        return _subject_before(frame, s0, lead.end(1))
     return None
+
+
+def _speaker_key(story: Story, words: str) -> str:
+    """The story's key for a speaker phrase, skipping a title that belongs to another body:
+    in "Zippy Duvall, the president of the Farm Bureau" "the president" is not Trump's."""
+    folded = fold(words)
+    for key, length, pos in story.speakers.matches(words):
+        rest = folded[pos + length :]
+        if rest.startswith((" of ", " de ", " del ")) and len(folded) == len(words):
+            continue
+        return key
+    return "other"
 
 
 def _title_like(quote: str) -> bool:
@@ -631,7 +656,7 @@ def _antecedent(
         span = _clause_subject(frame, s0, s1)
         if span:
             words = text[span[0] : span[1]]
-            key = story.speaker_key(words)
+            key = _speaker_key(story, words)
             later_capital = any(_is_capital(w) for w in words.split()[1:])
             if words.lower() not in _PRONOUNS and (key != "other" or later_capital):
                 return _Speaker(words, key, span[0])
@@ -662,11 +687,27 @@ def extract_statements(text: str, story: Story) -> list[dict]:
             if span:
                 words = text[span[0] : span[1]]
                 if not words or words.lower() in _PRONOUNS:
-                    speaker = _antecedent(text, frame, sentences, si, story, last)
+                    # "The ministry condemned what it called …": the sentence's own subject
+                    # first, then the speakers and subjects of the sentences before.
+                    own = _clause_subject(frame, s0, span[0]) if span[0] > s0 else None
+                    own_words = text[own[0] : own[1]] if own else ""
+                    own_key = _speaker_key(story, own_words) if own_words else "other"
+                    if (
+                        own_words
+                        and own_words.lower() not in _PRONOUNS
+                        and (
+                            own_key != "other"
+                            or any(_is_capital(w) for w in own_words.split()[1:])
+                            or own[0] > s0
+                        )
+                    ):
+                        speaker = _Speaker(own_words, own_key, own[0])
+                    else:
+                        speaker = _antecedent(text, frame, sentences, si, story, last)
                     if speaker is None and words:
                         speaker = _Speaker(words, "other", span[0])
                 else:
-                    speaker = _Speaker(words, story.speaker_key(words), span[0])
+                    speaker = _Speaker(words, _speaker_key(story, words), span[0])
             elif (
                 prev_quote
                 and prev_quote[0]
