@@ -218,6 +218,8 @@ def describe(d: dict[str, Any] | None) -> str:
 def key_label(baseline_key: str | None, observed: dict[str, Any]) -> str:
     """'Killed — Cuban personnel' for 'killed:cuban_personnel'; quotes name the speaker."""
     key = baseline_key or ""
+    if not key and "quote" in observed:
+        key = f"quote:{observed.get('speaker_key') or 'other'}"
     parts = key.split(":")
     if parts[0] == "quote":
         who = (parts[1] if len(parts) > 1 else observed.get("speaker_key", "")).replace("_", " ")

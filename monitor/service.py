@@ -1,0 +1,258 @@
+"""``monitor run``: the long-running service (APScheduler 3.x ``BlockingScheduler``).
+
+Jobs:
+* **poll** every ``poll.interval_minutes`` (first run at start), ``max_instances=1`` and
+  ``coalesce=True``: a slow cycle is never overlapped and a backlog of missed runs is one run.
+* **digest** daily at ``digest.time`` in ``digest.timezone`` (the zone's own rules, so 07:00
+  stays 07:00 local across daylight-saving changes).
+* **heartbeat** keeps this process's ``Worker`` row fresh for ``monitor status``.
+
+The schedule lives in memory, built from the config at each start (one scheduler per
+deployment, as APScheduler 3.x requires). What must survive a restart is in the database: a
+digest missed while the service was down is detected from the Digest rows and sent at start.
+
+SIGTERM/SIGINT stop the scheduler and wait for the job in hand to finish (its transaction
+commits); a second signal exits at once, and the unfinished transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.base import STATE_STOPPED
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from monitor.clock import as_utc, utcnow
+from monitor.config import Config
+from monitor.db import get_engine, session_scope
+from monitor.errors import MonitorError
+from monitor.models import Digest, PollLog, Worker
+from monitor.story import load_story
+
+log = logging.getLogger("monitor.service")
+HEARTBEAT_SECONDS = 30
+# A worker is live while its heartbeat is fresher than this (three missed beats).
+WORKER_STALE = timedelta(seconds=HEARTBEAT_SECONDS * 3 + 10)
+
+
+# ----------------------------------------------------------------------------- schedule maths
+
+
+def digest_time(cfg: Config) -> tuple[int, int, ZoneInfo]:
+    hh, mm = (int(x) for x in cfg["digest"]["time"].split(":"))
+    return hh, mm, ZoneInfo(cfg["digest"]["timezone"])
+
+
+def digest_trigger(cfg: Config) -> CronTrigger:
+    hh, mm, tz = digest_time(cfg)
+    return CronTrigger(hour=hh, minute=mm, timezone=tz)
+
+
+def last_scheduled_time(cfg: Config, now: datetime) -> datetime:
+    """The most recent digest time at or before ``now`` (UTC), computed in local time.
+
+    On the spring-forward day a local time that does not exist is read as the instant the
+    clock jumps past it (zoneinfo's fold=0), matching the day's real schedule.
+    """
+    hh, mm, tz = digest_time(cfg)
+    local_now = as_utc(now).astimezone(tz)
+    for back in range(0, 3):
+        day = local_now.date() - timedelta(days=back)
+        at = datetime.combine(day, time(hh, mm), tzinfo=tz)
+        at_utc = as_utc(at.astimezone(ZoneInfo("UTC")))
+        if at_utc <= as_utc(now):
+            return at_utc
+    raise AssertionError("unreachable: a daily schedule fires within two days")
+
+
+def digest_missed(cfg: Config, engine: Engine, now: datetime) -> bool:
+    """True when the last digest was made before the most recent scheduled time.
+
+    A fresh install (no digest yet) has missed one only if it was already collecting before
+    that time; otherwise the first digest waits for its schedule.
+    """
+    due = last_scheduled_time(cfg, now)
+    story_key = load_story(cfg.story_folder).key
+    with Session(engine) as s:
+        last = s.exec(
+            select(func.max(Digest.period_end)).where(Digest.story_key == story_key)
+        ).one()
+        if last is not None:
+            return as_utc(last) < due
+        first_poll = s.exec(select(func.min(PollLog.started_at))).one()
+    return first_poll is not None and as_utc(first_poll) < due
+
+
+# ----------------------------------------------------------------------------- heartbeat
+
+
+def worker_name() -> str:
+    return f"service@{socket.gethostname()}:{os.getpid()}"
+
+
+def heartbeat(engine: Engine, worker_id: str, state: str = "running") -> None:
+    now = utcnow()
+    with session_scope(engine) as s:
+        row = s.get(Worker, worker_id)
+        if row is None:
+            row = Worker(
+                id=worker_id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                started_at=now,
+                last_seen_at=now,
+                state=state,
+            )
+        row.last_seen_at, row.state = now, state
+        s.add(row)
+
+
+# ----------------------------------------------------------------------------- jobs
+
+
+def poll_job(cfg: Config, engine: Engine, worker_id: str) -> None:
+    """One cycle; logs one line. A failure is logged, and the next interval tries again."""
+    from monitor.cycle import run_cycle
+
+    try:
+        summary = run_cycle(cfg, engine, progress=False)
+    except Exception as exc:  # noqa: BLE001 - the service must outlive a bad cycle
+        log.error("poll: cycle failed: %s: %s", type(exc).__name__, exc)
+        return
+    finally:
+        _beat(engine, worker_id)
+    log.info("poll: %s", summary.line())
+    for problem in summary.problems:
+        log.warning("poll: feed failed: %s", problem)
+
+
+def digest_job(cfg: Config, engine: Engine, worker_id: str) -> None:
+    from monitor.digest import send
+
+    try:
+        for line in send(cfg, engine).splitlines():
+            log.info("digest: %s", line)
+    except MonitorError as exc:
+        log.error("digest: %s", exc)
+    except Exception as exc:  # noqa: BLE001
+        log.error("digest: failed: %s: %s", type(exc).__name__, exc)
+    finally:
+        _beat(engine, worker_id)
+
+
+def _beat(engine: Engine, worker_id: str) -> None:
+    try:
+        heartbeat(engine, worker_id)
+    except Exception as exc:  # noqa: BLE001 - a busy database must not kill the service
+        log.warning("heartbeat failed: %s", exc)
+
+
+def build_scheduler(cfg: Config, engine: Engine, worker_id: str) -> BlockingScheduler:
+    scheduler = BlockingScheduler(
+        timezone=ZoneInfo("UTC"),
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        executors={"default": {"type": "threadpool", "max_workers": 4}},
+    )
+    now = utcnow()
+    scheduler.add_job(
+        poll_job,
+        IntervalTrigger(minutes=cfg["poll"]["interval_minutes"]),
+        args=(cfg, engine, worker_id),
+        id="poll",
+        name="poll",
+        next_run_time=now,
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        digest_job,
+        digest_trigger(cfg),
+        args=(cfg, engine, worker_id),
+        id="digest",
+        name="digest",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        _beat,
+        IntervalTrigger(seconds=HEARTBEAT_SECONDS),
+        args=(engine, worker_id),
+        id="heartbeat",
+        name="heartbeat",
+    )
+    if digest_missed(cfg, engine, now):
+        log.info(
+            "digest: the %s digest was missed while stopped; sending it now",
+            last_scheduled_time(cfg, now).isoformat(),
+        )
+        scheduler.add_job(
+            digest_job,
+            args=(cfg, engine, worker_id),
+            id="digest-catch-up",
+            name="digest catch-up",
+            next_run_time=now,
+        )
+    return scheduler
+
+
+def _install_signals(scheduler: BlockingScheduler) -> dict[int, Any]:
+    stopping = {"asked": False}
+
+    def stop(signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if stopping["asked"]:
+            log.warning("%s again: exiting now; unfinished work is rolled back", name)
+            os._exit(130)
+        stopping["asked"] = True
+        log.info("%s: finishing the work in hand, then stopping", name)
+        if scheduler.state != STATE_STOPPED:
+            scheduler.shutdown(wait=True)
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, stop)
+    return previous
+
+
+def _logging() -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def run_service(cfg: Config) -> None:
+    """Run until SIGTERM/SIGINT."""
+    _logging()
+    engine = get_engine(cfg.database_url)
+    worker_id = worker_name()
+    heartbeat(engine, worker_id, "running")
+    scheduler = build_scheduler(cfg, engine, worker_id)
+    previous = _install_signals(scheduler)
+    hh, mm, tz = digest_time(cfg)
+    log.info(
+        "service %s started: poll every %d min, digest daily at %02d:%02d %s",
+        worker_id,
+        cfg["poll"]["interval_minutes"],
+        hh,
+        mm,
+        tz.key,
+    )
+    try:
+        scheduler.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        heartbeat(engine, worker_id, "stopped")
+        log.info("service %s stopped", worker_id)
