@@ -100,19 +100,40 @@ class RelevanceResult:
     reasons: list[str] = field(default_factory=list)
 
 
+_END, _STAR = "", "*"  # trie markers: a term ends here / a prefix term ends here
+
+
+def _trie_regex(node: dict) -> str:
+    # Factor common prefixes ("cuba", "cuban", "cubanos" -> cuba(?:n(?:os)?)?): Python's re
+    # tries alternatives one by one, so a flat list of a hundred terms is slow.
+    alts = []
+    for char in sorted(k for k in node if k not in (_END, _STAR)):
+        piece = r"\s+" if char == " " else re.escape(char)
+        alts.append(piece + _trie_regex(node[char]))
+    if _STAR in node:
+        alts.append(r"\w*")
+    if _END in node:
+        alts.append("")
+    if len(alts) == 1:
+        return alts[0]
+    return "(?:" + "|".join(alts) + ")"
+
+
 class _Terms:
     """One compiled whole-word pattern for a list of story terms ("*" = prefix)."""
 
     def __init__(self, terms: tuple[str, ...] | list[str]) -> None:
-        alts = []
-        for term in sorted({fold(t).strip() for t in terms if t.strip()}, key=len, reverse=True):
-            stem = term[:-1] if term.endswith("*") else term
-            body = re.escape(stem).replace(r"\ ", r"\s+")
-            if term.endswith("*"):
-                body += r"\w*"
-            if _ARABIC.match(stem):
-                body = _ARABIC_PREFIX + body
-            alts.append(body)
+        plain: dict = {}
+        arabic: dict = {}
+        for term in {" ".join(fold(t).split()) for t in terms if t.strip()}:
+            stem, marker = (term[:-1], _STAR) if term.endswith("*") else (term, _END)
+            node = arabic if _ARABIC.match(stem) else plain
+            for char in stem:
+                node = node.setdefault(char, {})
+            node[marker] = True
+        alts = [_trie_regex(plain)] if plain else []
+        if arabic:
+            alts.append(_ARABIC_PREFIX + _trie_regex(arabic))
         body = "|".join(alts) or r"(?!x)x"
         self.pattern = re.compile(rf"(?<!\w)(?:{body})(?!\w)")
 
@@ -384,10 +405,10 @@ def article_relevance(title: str, text: str, story: Story) -> RelevanceResult:
     """Strict check on a fetched article: may its claims be compared? (precision first)."""
     v = _vocab(story)
     sentences = split_sentences(title or "") + split_sentences(text or "")
+    folded_sentences = [fold(sentence) for sentence in sentences]
     strong_sentences = weak_sentences = 0
     event_reasons: set[str] = set()
-    for sentence in sentences:
-        folded = fold(sentence)
+    for folded in folded_sentences:
         if not v.gate.any(folded):
             continue
         h = _hits(folded, v)
@@ -408,7 +429,7 @@ def article_relevance(title: str, text: str, story: Story) -> RelevanceResult:
         else:
             weak_sentences += 1
         event_reasons |= {f"event_sentence:{t}" for t in h.signatures | h.strong | h.anchors}
-    folded_all = fold(f"{title or ''}\n{text or ''}")
+    folded_all = "\n".join(folded_sentences)
     whole = _hits(folded_all, v)
     # Weak sentences alone ("the US attack on Caracas") suffice only in an article with no
     # other-topic word at all.
