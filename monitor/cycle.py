@@ -172,7 +172,9 @@ def claim_articles(
                 ArticleJob(
                     id=a.id,
                     url=a.url,
-                    link=(entry.link if entry and entry.link else a.url),
+                    # The canonical URL: tracking parameters only tell the site where we came
+                    # from, and one URL for every feed's copy keeps fetches and caches single.
+                    link=a.url,
                     title=a.title,
                     feed_name=feed.name if feed else a.outlet,
                     first_seen_at=a.first_seen_at or now,

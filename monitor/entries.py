@@ -95,7 +95,8 @@ def _sha(*parts: str) -> str:
 
 
 def _when(entry: Any, key: str) -> datetime | None:
-    parsed = entry.get(f"{key}_parsed")
+    # dict.get: FeedParserDict.get maps updated→published with a deprecation warning.
+    parsed = dict.get(entry, f"{key}_parsed")
     if not parsed:
         return None
     try:
@@ -136,7 +137,7 @@ def entry_fields(entry: Any, base_url: str = "") -> EntryFields:
         title=title,
         summary=summary,
         content=content,
-        published_at=_when(entry, "published"),
+        published_at=_when(entry, "published") or _when(entry, "updated"),  # dc:date
         updated_at=_when(entry, "updated"),
         content_sha256=_sha(title, summary, content),
     )

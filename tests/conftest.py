@@ -85,8 +85,9 @@ def make_config(db_url: str) -> Callable[..., Config]:
     Keyword overrides are merged per section.
     """
 
-    def make(tmp_path: Path, feeds: list[str | dict[str, Any]] | None = None,
-             **overrides: dict[str, Any]) -> Config:
+    def make(
+        tmp_path: Path, feeds: list[str | dict[str, Any]] | None = None, **overrides: dict[str, Any]
+    ) -> Config:
         data: dict[str, Any] = {
             "story": {"seed": str(SEED)},
             "database": {"url": db_url},
