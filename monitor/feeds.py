@@ -122,13 +122,26 @@ def add_feed(cfg: Config, url: str, name: str = "") -> str:
     return f"added {url}" + (f" ({name})" if name else "") + f" to {path}"
 
 
+def _trailing_trivia(table: Any) -> list[Any]:
+    """Comments and blank lines after a table's last key: tomlkit files them under that
+    table, though they introduce whatever comes next."""
+    body = table.value.body
+    j = len(body)
+    while j > 0 and body[j - 1][0] is None:
+        j -= 1
+    return body[j:]
+
+
 def remove_feed(cfg: Config, url: str) -> str:
     """Drop the [[feeds]] table with this URL; its history stays in the database."""
     path, doc = _load_doc(cfg)
     feeds = doc.get("feeds") or []
     for i, t in enumerate(feeds):
         if _same(str(t.get("url", "")), url):
+            trailing = _trailing_trivia(t)
             del feeds[i]
+            if trailing and i > 0:  # a comment heading the next feed stays with it
+                feeds[i - 1].value.body.extend(trailing)
             path.write_text(tomlkit.dumps(doc), encoding="utf-8")
             return f"removed {url} from {path} (its history stays in the database)"
     raise ConfigError(f"feeds.url: {url} is not in {path}")
