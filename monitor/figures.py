@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from monitor.numbers import DIGITS_PATTERN, NUMBER_WORDS, UNITS, VAGUE, read_quantity
+from monitor.numbers import DIGITS_PATTERN, NUMBER_WORDS, VAGUE, read_quantity
 from monitor.story import Story
 
 # --- sentences ---------------------------------------------------------------------------
@@ -74,7 +74,7 @@ _W = frozenset
 _HAS_NUMBER = re.compile(
     r"\d|\b(?:"
     + "|".join(sorted(NUMBER_WORDS | set(VAGUE) | {"tens"}, key=len, reverse=True))
-    + r")(?:-|\b)",
+    + r")",
     re.I,
 )
 _HAS_CASUALTY = re.compile(
@@ -163,6 +163,8 @@ _RIGHT: list[tuple[tuple[str, ...], str, str]] = sorted(
         (("lost", "her", "life"), _K, "intr"),
         (("gave", "their", "lives"), _K, "intr"),
         (("presumed", "dead"), _K, "adj"),
+        (("pronounced", "dead"), _K, "adj"),
+        (("declared", "dead"), _K, "adj"),
         (("feared", "dead"), _K, "adj"),
         (("confirmed", "dead"), _K, "adj"),
         (("found", "dead"), _K, "adj"),
@@ -220,7 +222,7 @@ _LEFT_VERBS = {
     "wounding": _I, "wounded": _I, "wounds": _I, "wound": _I, "injuring": _I, "injured": _I,
     "injures": _I, "injure": _I, "hurting": _I,
     "arresting": _D, "arrested": _D, "arrests": _D, "detaining": _D, "detained": _D,
-    "detains": _D,
+    "detains": _D, "arrest": _D, "detain": _D,
 }  # fmt: skip
 _TOLL_NOUNS = {
     "toll": _K, "tally": _K, "deaths": _K, "fatalities": _K, "dead": _K, "victims": _K,
@@ -228,6 +230,10 @@ _TOLL_NOUNS = {
     "missing": _M, "arrested": _D, "detained": _D, "arrests": _D,
     "figure": "?", "number": "?", "count": "?", "it": "?", "total": "?",
 }  # fmt: skip
+# Verbs that count without naming what: the sentence's other words decide the metric.
+_COUNT_VERBS = _W("counted recorded registered listed tallied".split())
+_PASSED = _W("passed passes surpassed surpasses exceeded exceeds topped tops".split())
+_PUT = _W("put puts putting placed place".split())
 _TOLL_SKIP = _W(
     "has have had was is were are been now officially stood stands standing stand rose risen "
     "rises rise rising climbed climbs climbing climb jumped jumps increased increases reached "
@@ -235,7 +241,8 @@ _TOLL_SKIP = _W(
     "approached to at of as up further again revised raised lowered put puts putting given set "
     "originally initially first earlier later then overall official final total confirmed "
     "reported numbered totalled totaled totals the from went gone grew grown swelled soared "
-    "mounted spiked remained remains included include includes including sits sat".split()
+    "mounted spiked remained remains included include includes including sits sat down fell "
+    "fallen dropped drops falls cut reduced".split()
 )
 _LEVEL = _W(
     "stood stands standing rose risen rises rising climbed climbs climbing reached reaches hit "
@@ -264,7 +271,8 @@ _STOP = (
     _W(
         "and or but nor in on at by for with from to into onto during after before when while as "
         "since than that which who whom whose where said says say told according including among "
-        "this these there here its their his her our my your them they he she it we i you us "
+        "this these there here its their his her our my your them they he she it we i you each "
+        "every around across throughout worldwide nationwide overall far "
         "more most were was are is have has had be been being will would could may might should "
         "not no so if because although though until amid despite across over under near about "
         "per via against between within without the a an also".split()
@@ -309,16 +317,32 @@ _STATS_AFTER = [("a", "year"), ("per", "year"), ("each", "year"), ("every", "yea
                 ("a", "week"), ("per", "week")]  # fmt: skip
 _CONNECTORS = _W(
     ", and including among them whom of those the ( ) — – - : ; plus mostly mainly all both as "
-    "well besides while versus vs compared with against another a further another".split()
+    "well besides versus vs compared with against another a further this last year week "
+    "month".split()
 ) | {","}
 _ADDITIVE = _W(["more", "further", "additional", "other", "extra"])
+_BACK_CONNECTORS = _W([",", "and", "including", "plus", "(", "—", "–"])
+# Verbs whose object is a head count that is not a casualty figure.
+_POOL_BEFORE = _W(
+    "saved rescued evacuated freed released none zero carrying carried transporting housing "
+    "hosting employing employs aboard".split()
+)
+# "the deaths of 32", "the killing of two politicians".
+_OF_NOUNS = _W("lives deaths killing killings murder murders massacre".split())
+# Function words of other languages: such sentences are left alone ("die" is German "the").
+_FOREIGN = _W(
+    "der und nach durch von mit den des dem für ist wurde le les et une dans pour est sur el los "
+    "las y para por una con que fue não dos de".split()
+)
 _DETS = _W(["the", "its", "their", "his", "her", "those", "these", "them", "whom"])
 _NON_PERSON = _W(
     "houses homes buildings vehicles cars trucks buses attacks incidents sites places "
     "locations cities towns villages provinces states countries districts regions hospitals "
     "shells rockets missiles bombs grenades rounds bullets shots explosions blasts strikes "
     "airstrikes raids aircraft planes helicopters boats ships drones tanks weapons guns "
-    "rifles cases tests samples reports stories documents pages files".split()
+    "rifles cases tests samples reports stories documents pages files homeless displaced "
+    "evacuated affected rescued survivors unharmed safe stranded evacuees aircraft plane planes "
+    "jet jets ship vessel vessels boat ambulances".split()
 )
 _RETRACTION = re.compile(
     r"\b(?:was|were|had been|is|being) (?:wrong|incorrect|mistaken|erroneous|an error|a mistake)"
@@ -443,7 +467,7 @@ def _quantity(t: _Toks, i: int) -> tuple[int, int, str] | None:
     if low[i] == "hundreds" and t.get(i + 1) == "of" and t.get(i + 2) == "thousands":
         return 200_000, i + 3, "vague"
     q = read_quantity(low, i)
-    if q is None:
+    if q is None or q.value == 0:
         return None
     if q.kind == "words" and low[i] == "one":
         prev = t.get(i - 1)
@@ -497,6 +521,8 @@ def _find_mentions(t: _Toks) -> list[_Mention]:
         low_v, high_v = value, value
         # Ranges: "between 20 and 30", "20 to 30", "20-30", "1,500 or 2,000".
         joiner = t.get(qe)
+        if t.get(i - 1) in ("from", "by"):
+            joiner = ""  # "rose from 32 to 45", "rose by one to nine" are not ranges
         if kind in ("digits", "words") and (
             (qual == "range" and joiner == "and") or (joiner in ("to", "-", "–", "—", "or"))
         ):
@@ -527,7 +553,7 @@ def _is_non_casualty(t: _Toks, m: _Mention) -> bool:
     """Years, dates, ages, times, money, units, identifiers, scores, statistics."""
     low, st, en = t.low, t.st, t.en
     qs, qe = m.qs, m.qe
-    first, nxt, prev = low[qs], t.get(qe), t.get(qs - 1)
+    nxt, prev = t.get(qe), t.get(qs - 1)
     prev2 = t.get(qs - 2)
     if nxt in ("%", "percent", "per") or (nxt == "per" and t.get(qe + 1) == "cent"):
         return True
@@ -556,8 +582,9 @@ def _is_non_casualty(t: _Toks, m: _Mention) -> bool:
         if raw.isdigit() and len(raw) == 4 and 1800 <= int(raw) <= 2100 and m.hs == qs:
             if nxt not in ("people", "persons", "dead", "killed", "deaths", "bodies"):
                 return True
-        if raw.isdigit() and len(raw) == 4 and 1800 <= int(raw) <= 2100 and prev in _YEAR_BEFORE:
-            return True
+        if raw.isdigit() and len(raw) == 4 and 1800 <= int(raw) <= 2100:
+            if prev in _YEAR_BEFORE or m.qualifier == "range" or prev == "between":
+                return True
     before = t.get(m.hs - 1)
     if before in _ID_BEFORE_ANY or prev in _ID_BEFORE_ANY:
         return True
@@ -573,7 +600,7 @@ def _is_non_casualty(t: _Toks, m: _Mention) -> bool:
         if nxt != "may" or t.text[qe] == "May":
             return True
     # Ages: "Omar, 6, was wounded".
-    if prev == "," and nxt == "," and qs >= 2 and t.text[qs - 2][:1].isupper():
+    if prev == "," and nxt == "," and qs >= 2 and t.get(qs - 2)[:1].isalpha():
         if m.hs == qs and m.kind == "digits" and m.value < 120:
             return True
     # Scores "a 2-2 draw", "3-1".
@@ -583,7 +610,7 @@ def _is_non_casualty(t: _Toks, m: _Mention) -> bool:
     for k in range(max(0, m.hs - 4), m.hs):
         if low[k] in _STATS:
             return True
-    if prev in ("none", "zero") or (prev == "of" and t.get(qs - 2) == "none"):
+    if prev in _POOL_BEFORE or "none" in (t.get(m.hs - 2), t.get(m.hs - 3)):
         return True
     return False
 
@@ -659,6 +686,21 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
             j += 1
     elif j < n and low[j] == "of" and t.get(j + 1) in _DETS:
         j += 2  # "two of the gunmen", "12 of them"
+        pool = _match_right_phrase(t, j)
+        if pool and pool[1] in ("verb", "adj"):
+            # "two of the injured later died": the verb after the pool decides.
+            k = pool[2] + 1
+            while t.get(k) in _AUX:
+                k += 1
+            later = _match_right_phrase(t, k)
+            if later and later[1] != "reject" and k > pool[2] + 1 or (later and later[1] ==
+                                                                       "intr"):  # fmt: skip
+                return _Right(later[0], j, j, later[2], later[1], False)
+            k = pool[2] + 1
+            while k < n and _is_np_word(t, k):
+                k += 1
+            if t.get(k) not in ("were", "was", "are", "is"):
+                return None  # "tried to save one of the wounded demonstrators"
     gs = j
     ge = j
     relative = False
@@ -710,6 +752,8 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
     metric, kind, last = hit
     if kind == "reject":
         return False
+    if ge > gs and low[ge - 1] in _NON_PERSON:
+        return False
     # Active voice: "three gunmen killed 12" / "who killed" — the number is the perpetrators.
     if kind == "verb" and not be_seen:
         after = t.get(last + 1)
@@ -746,6 +790,10 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
         return False
     if t.get(last) == "lives" and t.get(m.hs - 1) in ("saved", "saving", "save", "spared"):
         return False
+    if a1 in ("is", "was") and any(
+        w in ("too", "exaggerated", "inflated", "overstated") for w in low[last + 2 : last + 6]
+    ):
+        return False  # a rejected number: "five thousand dead is far too high"
     adjacent = gs == ge and (j == gs or (j == gs + 1 and low[gs] in _ADDITIVE))
     return _Right(metric, gs, ge, last, kind, adjacent)
 
@@ -756,27 +804,32 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     k = m.hs - 1
     if k < 0:
         return None
-    if low[k] in ("another", "further", "additional") or low[k] == "at":
+    k0 = k
+    if low[k] in ("another", "further", "additional", "all") or low[k] == "at":
         k -= 1
     if k >= 0 and low[k] in ("a",) and t.get(k + 1) in ("further",):
         k -= 1
     if k < 0:
         return None
     w = low[k]
+    if w == "dead" and t.get(k - 1) == "shot":
+        return _K
+    if w in _COUNT_VERBS:
+        return "??"
     if w in _LEFT_VERBS:
         if t.get(k - 1) in ("to", "could", "would", "may", "might", "will", "can", "'d"):
             return False
         return _LEFT_VERBS[w]
     if w == "up" and t.get(k - 1) == "rounded":
         return _D
-    if w == "of" and t.get(k - 1) in ("lives", "deaths") and t.get(k - 2) != "number":
+    if w == "of" and t.get(k - 1) in _OF_NOUNS and t.get(k - 2) != "number":
         verb = t.get(k - 3) if t.get(k - 2) == "the" else t.get(k - 2)
         if verb in ("averted", "avert", "averting", "prevent", "prevented", "save", "saved",
                     "saving", "spared"):  # fmt: skip
             return False
         return _K
     # Back over toll verbs to a toll noun.
-    j = k
+    j = k0
     level = False
     skipped = 0
     while j >= 0 and skipped < 7:
@@ -788,9 +841,14 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
         if w in _TOLL_NOUNS and (skipped > 0 or w in ("toll", "tally")):
             break
         if w not in _TOLL_SKIP:
-            return None
+            j = _toll_before_phrase(t, j) if level else -1
+            if j < 0:
+                return None
+            break
         if w in _LEVEL:
             level = True
+        if w in _PASSED and m.qualifier == "exact":
+            m.qualifier, m.low, m.high = "more_than", m.value + 1, None
         j -= 1
         skipped += 1
     else:
@@ -801,6 +859,8 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     if w not in _TOLL_NOUNS:
         return None
     prev = t.get(j - 1)
+    if (prev == "the" and t.get(j - 2) in _PUT) or (prev == "of" and t.get(j - 2) == "number"):
+        level = True
     if w == "toll":
         if prev in ("casualty", "casualties"):
             return False
@@ -824,12 +884,26 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     return _TOLL_NOUNS[w]
 
 
+def _toll_before_phrase(t: _Toks, j: int) -> int:
+    """ "The toll from the Caracas raid has risen to 80": find a toll noun whose phrase
+    ("from the Caracas raid") ends at token ``j``."""
+    for k in range(j - 1, max(-1, j - 7), -1):
+        w = t.low[k]
+        if w in (",", ";", ":", ".") or w in _LEFT_VERBS:
+            return -1
+        if w in ("toll", "tally") and t.get(k + 1) in ("from", "in", "of", "after", "at", "for"):
+            return k
+    return -1
+
+
 def _np_after(t: _Toks, j: int) -> tuple[int, int]:
     """A short noun phrase naming who, after a number that a verb before it counts."""
     if t.get(j) in _ADDITIVE and t.get(j + 1) != "than":
         j += 1
     if t.get(j) == "of" and t.get(j + 1) in _DETS:
         j += 2
+    elif t.get(j) == "of" and j + 1 < t.n and _is_np_word(t, j + 1):
+        j += 1  # "millions of people"
     s = j
     while j < t.n and j - s < 5 and _is_np_word(t, j) and not _match_right_phrase(t, j):
         j += 1
@@ -861,6 +935,8 @@ def _judge(t: _Toks, mentions: list[_Mention]) -> None:
         elif t.get(m.qe) in ("more", "fewer", "less") and t.get(m.qe + 1) == "than":
             m.consumed = True
             deltas.update(range(m.hs, m.qe))
+        elif prev == "from" and t.get(m.qe) == "to":
+            deltas.update(range(m.hs - 1, m.qe))  # "from 90 to 70": 70 reads past the 90
     for idx, m in enumerate(mentions):
         if m.consumed or m.kind == "article" or m.via:
             continue
@@ -884,11 +960,21 @@ def _judge_one(t: _Toks, m: _Mention, deltas: set[int]) -> None:
     if left and _modal_before(t, m.hs):
         m.rejected = True
         return
+    if left in ("?", "??"):
+        right = _right(t, m)
+        if isinstance(right, _Right):
+            left = None
     if left:
         gs, ge = _np_after(t, m.qe)
+        if left == "??" and ge > gs:
+            return  # "counted nearly 30 ambulances": a count verb names no casualty
         if ge > gs and t.low[ge - 1] in _NON_PERSON:
             m.rejected = True
             return
+        for words in _STATS_AFTER:
+            if tuple(t.low[ge : ge + len(words)]) == words:
+                m.rejected = True
+                return
         m.metric = left
         m.group_s, m.group_e = gs, ge
         m.end = max(ge - 1, m.qe - 1)
@@ -985,11 +1071,11 @@ def _chain(t: _Toks, mentions: list[_Mention]) -> None:
     live = [m for m in mentions if not m.consumed and not m.rejected]
     for _ in range(2):
         for a, b in zip(live, live[1:], strict=False):
-            if a.metric and not b.metric and _connected(t, a, b):
+            if a.metric and not b.metric and _connected(t, a, b, heir=b):
                 _inherit(t, b, a)
         for a, b in zip(reversed(live[1:]), reversed(live[:-1]), strict=False):
-            # a is later, b earlier
-            if a.metric and not b.metric and _connected(t, b, a, backwards=True):
+            # a is the later figure, b the earlier mention that may inherit from it
+            if a.metric and not b.metric and _connected(t, b, a, heir=b):
                 _inherit(t, b, a)
 
 
@@ -1000,23 +1086,32 @@ def _span_end(t: _Toks, m: _Mention) -> int:
     return max(ge - 1, m.qe - 1)
 
 
-def _connected(t: _Toks, a: _Mention, b: _Mention, backwards: bool = False) -> bool:
+def _connected(t: _Toks, a: _Mention, b: _Mention, heir: _Mention) -> bool:
+    """Whether only list words stand between mention ``a`` and the later ``b``."""
+    backwards = heir is a
     start = _span_end(t, a) + 1
     stop = b.hs
     if stop - start > 4 or stop < start:
         return False
     between = t.low[start:stop]
-    if not all(w in _CONNECTORS for w in between):
+    allowed = _BACK_CONNECTORS if backwards else _CONNECTORS
+    if not all(w in allowed for w in between):
         return False
-    if b.kind == "article" and not between:
+    if heir.kind == "article" and not set(between) & {"and", "including", "among", "plus", "them"}:
         return False
     if backwards and not between:
         return False
     # A new clause does not share the metric: "killed 12 people and destroyed 30 houses"
-    gs, ge = _np_after(t, b.qe)
+    gs, ge = _np_after(t, heir.qe)
     if ge > gs and t.low[ge - 1] in _NON_PERSON:
         return False
-    return not (b.kind == "article" and ge == gs)
+    if backwards and ge == gs:
+        return False  # "a caseload of 162,000, of whom 7,844 died": the bare pool stays out
+    if t.get(heir.qe) == "of" and t.get(heir.qe + 1) == "them":
+        g2s, g2e = _np_after(t, heir.qe + 2)
+        if g2e == g2s:
+            return False  # "one of them was wearing a life jacket"
+    return not (heir.kind == "article" and ge == gs)
 
 
 def _inherit(t: _Toks, b: _Mention, a: _Mention) -> None:
@@ -1062,18 +1157,21 @@ _PREV_FILLER = _W(
 
 def _revisions(t: _Toks, mentions: list[_Mention]) -> None:
     """Fold stated earlier values into ``previous`` of the figure that replaced them."""
+    # A lone "previously reported 40" stays a (superseded) figure: only a stated newer value
+    # in the same sentence turns an earlier one into ``previous``.
     figs = [m for m in mentions if m.metric and not m.consumed and not m.rejected]
-    if len(figs) < 2:
-        # A lone "previously reported 40" stays a (superseded) figure.
-        pass
+    if not figs:
+        return
     has_change = any(w in _CHANGE for w in t.low)
-    for m2 in list(figs):
+    for m2 in [m for m in mentions if not m.consumed and not m.rejected]:
         marker = _earlier_marker(t, m2, has_change)
         if not marker:
             continue
         target = None
         others = [
-            f for f in figs if f is not m2 and not f.consumed and f.metric in (m2.metric, "?")
+            f
+            for f in figs
+            if f is not m2 and not f.consumed and (not m2.metric or f.metric in (m2.metric, "?"))
         ]
         if marker == "from" and t.get(m2.qe) == "to":
             after = [f for f in others if f.hs > m2.hs]
@@ -1097,7 +1195,7 @@ def _earlier_marker(t: _Toks, m: _Mention, has_change: bool) -> str:
             return "from"
         if w in ("correcting", "previously", "earlier", "originally", "initially", "revising"):
             if steps > 0 or w in ("previously", "correcting", "earlier"):
-                return "earlier" if k < m.hs - 1 or w != "earlier" else "earlier"
+                return "earlier"
         if w == "than" and steps > 0:
             return "than"
         if w not in _PREV_FILLER:
@@ -1115,11 +1213,14 @@ def _earlier_marker(t: _Toks, m: _Mention, has_change: bool) -> str:
 def _sentence_metric(t: _Toks, mentions: list[_Mention]) -> None:
     """Resolve "put it at 900" / "the figure of 1,500" from the sentence's other words."""
     for m in mentions:
-        if m.metric != "?":
+        if m.metric not in ("?", "??"):
             continue
-        near = [f for f in mentions if f.metric and f.metric != "?" and not f.rejected]
+        near = [f for f in mentions if f.metric and f.metric[0] != "?" and not f.rejected]
         if near:
             m.metric = min(near, key=lambda f: abs(f.hs - m.hs)).metric
+            continue
+        if m.metric == "??":
+            m.metric = ""
             continue
         found = ""
         for w in t.low:
@@ -1186,9 +1287,12 @@ def _attribution(sentence: str, pos: int) -> str | None:
         return best.group(1).strip()
     best_subject = None
     for v in _REPORT_VERB.finditer(sentence):
-        if v.start() > pos:
-            break
         subject = _subject_before(sentence, v.start())
+        if v.start() > pos:
+            # "..., police said": a source named after the figure, in a clause of its own.
+            if subject and best_subject is None and sentence.rfind(subject, 0, v.start()) > pos:
+                return subject
+            break
         if subject:
             best_subject = subject
     if best_subject:
@@ -1223,9 +1327,8 @@ def _subject_before(sentence: str, verb_at: int) -> str | None:
     subject = _SUBJECT_TAIL.sub("", subject).strip(" ,\u201c\u201d\"'")
     if not subject or re.search(r"\d", subject) or len(subject.split()) > 14:
         return None
-    if subject[:1].islower() and subject.split()[0].lower() not in ("officials", "police"):
-        if subject.lower() not in ("he", "she", "they", "it", "we", "officials", "police"):
-            return None
+    if subject.split()[0].lower() in ("it", "this", "that", "there", "which", "who", "what"):
+        return None
     return subject
 
 
@@ -1256,7 +1359,7 @@ def extract_figures(text: str, story: Story) -> list[dict]:
 
 def _sentence_figures(text: str, sentence: str, base: int, story: Story) -> list[dict]:
     t = _Toks(sentence, base)
-    if not t.n:
+    if not t.n or sum(1 for w in t.low if w in _FOREIGN) >= 2:
         return []
     mentions = _find_mentions(t)
     if not mentions:
@@ -1269,7 +1372,7 @@ def _sentence_figures(text: str, sentence: str, base: int, story: Story) -> list
     _retractions(sentence, t, mentions)
     figures = []
     for m in mentions:
-        if not m.metric or m.consumed or m.rejected or m.metric == "?":
+        if not m.metric or m.consumed or m.rejected or m.metric[0] == "?":
             continue
         if m.kind == "article" and m.via != "chain":
             continue

@@ -49,10 +49,12 @@ VAGUE = {"dozens": 24, "scores": 40, "hundreds": 200, "thousands": 2000, "millio
 NUMBER_WORDS = frozenset(UNITS) | frozenset(TENS) | frozenset(SCALES) | {"dozen"}
 
 # A digit token, separators included. Thousands may be written "1,200", "55, 000" (a stray
-# space after the comma, only before 000 or another group, which keeps "killed 5, 120 hurt"
-# apart), "4 512" (space or no-break space) or "1.200" (continental style).
+# space after the comma, only before 000, another group, the end or a casualty noun, which
+# keeps "killed 5, 120 hurt" apart), "4 512" (space or no-break space) or "1.200"
+# (continental style).
 DIGITS_PATTERN = (
-    r"\d{1,3}(?:,(?:\d{3}|\s000(?!\d)|\s\d{3}(?=,\d{3})))+(?:\.\d+)?(?!\d)"
+    r"\d{1,3}(?:,(?:\d{3}|\s000(?!\d)|\s\d{3}(?=,\d{3})"
+    r"|\s\d{3}(?=\s*$|[.;:)]|\s+(?:people|persons|dead|killed|deaths)\b)))+(?:\.\d+)?(?!\d)"
     r"|\d{1,3}(?:[\u00a0\u202f ]\d{3})+(?![\d,.]\d)"
     r"|\d+(?:\.\d+)?"
 )
