@@ -172,7 +172,7 @@ def write_config(workdir: Path, base_url: str, cov: Coverage) -> Path:
 seed = "{seed.as_posix()}"
 
 [database]
-url = "sqlite:///{(workdir / "demo.db").resolve().as_posix()}"
+url = "{_db_url(workdir)}"
 
 [network]
 allow_private_addresses = true   # the demo's feeds are on 127.0.0.1
@@ -199,8 +199,16 @@ host = ""   # no SMTP host: the digest goes to the outbox
     return path
 
 
+def _db_url(workdir: Path) -> str:
+    return f"sqlite:///{(workdir / 'demo.db').resolve().as_posix()}"
+
+
 def _fresh(workdir: Path) -> None:
     """A rerun starts over: only the demo's own files are removed."""
+    from monitor.db import get_engine
+
+    # A cached engine of an earlier run in this process must not keep the old file open.
+    get_engine(_db_url(workdir)).dispose()
     for name in ("demo.db", "demo.db-wal", "demo.db-shm"):
         (workdir / name).unlink(missing_ok=True)
     outbox = workdir / "outbox"
@@ -255,6 +263,7 @@ def run_demo(workdir: Path, out: TextIO | None = None) -> int:
     finally:
         clock.set_now(None)
         server.stop()
+        get_engine(_db_url(workdir)).dispose()
 
 
 def _latest(folder: Path, suffix: str) -> Path | None:
