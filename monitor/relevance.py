@@ -149,7 +149,6 @@ class _Vocab:
     anchors: _Terms
     events: _Terms
     strong: _Terms
-    context: _Terms
     cuba: _Terms
     us: _Terms
     venezuela: _Terms
@@ -194,13 +193,14 @@ def _vocab(story: Story) -> _Vocab:
     rel = story.relevance
     extra = _extra_lists(story)
     # Without facet lists the story still works: every event word is strong, every context
-    # word counts for every facet (lenient), nothing is a signature.
+    # word stands for every facet (lenient), nothing is a signature.
     strong = extra["strong_event_terms"] or rel.event_terms
+    for facet in ("cuba_terms", "us_terms", "venezuela_terms", "casualty_terms"):
+        extra[facet] = extra[facet] or rel.context_terms
     vocab = _Vocab(
         anchors=_Terms(rel.anchors),
         events=_Terms(rel.event_terms + strong),
         strong=_Terms(strong),
-        context=_Terms(rel.context_terms),
         cuba=_Terms(extra["cuba_terms"]),
         us=_Terms(extra["us_terms"]),
         venezuela=_Terms(extra["venezuela_terms"]),
@@ -248,7 +248,11 @@ class _Hits:
         return bool(
             self.signatures
             or (self.anchors and self.strong)
-            or (self.cuba and self.casualty and (self.anchors or self.strong))
+            or (
+                self.cuba
+                and self.casualty
+                and (self.strong or (self.anchors and (self.figures or self.events or self.us)))
+            )
         )
 
     @property
@@ -256,6 +260,7 @@ class _Hits:
         """Strongly, or through weaker combinations that need a clean article around them."""
         return self.names_event_strongly or bool(
             (self.anchors and self.events and self.us)
+            or (self.cuba and self.casualty and self.anchors)
             # The Cuban dead in Venezuela, tied by the story's figure or the US actor (a Cuban
             # doctor killed in a robbery in Venezuela is other news).
             or (
