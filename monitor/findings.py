@@ -116,7 +116,11 @@ def baseline_for(session: Session, story: Story) -> dict[str, Any]:
 
 def dedup_key(rel: Relation) -> str:
     """Same relation, same baseline item, same observed values → same key (64 hex)."""
-    observed = {k: v for k, v in rel.observed.items() if k not in ("speaker", "diff")}
+
+    # Who said it (speaker wording, a figure's attribution) does not make it another
+    # observation: the headline's "toll rises to 83" and the body's sourced 83 are one.
+    skip = ("speaker", "diff", "attribution")
+    observed = {k: v for k, v in rel.observed.items() if k not in skip}
     if "quote" in observed:
         observed["quote"] = normalise(observed.get("quote") or "")
     prev = observed.get("previous_version")
@@ -203,6 +207,8 @@ def _store_findings(
     )
     stored: list[Finding] = []
     now = utcnow()
+    # Of two claims making one observation, keep the sourced one (its sentence says more).
+    pending = sorted(pending, key=lambda p: not p[1] or not p[1].data.get("attribution"))
     for rel, claim in pending:
         key = dedup_key(rel)
         # A silent edit is new by nature; anything else an earlier version said is not news.

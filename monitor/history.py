@@ -10,13 +10,15 @@ order), each readable on a terminal or as JSON:
   removed) and the findings each produced.
 
 Filters: outlet (case-insensitive, part of the name), relation, baseline item, and a date
-window on the report's time (the article's published time, or the time found when the outlet
-gave none). ``--until`` with a bare date includes that whole day.
+window on the report's time: the article's published time (the time found when the outlet gave
+none); for a later version of an article, the time that version was fetched. ``--until`` with a
+bare date includes that whole day.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -41,7 +43,11 @@ from monitor.story import Story, load_story
 
 
 def _reported_at(row: Row) -> datetime:
-    f, a, _v = row
+    """When the outlet said it: the published time for a first version; for a later version
+    (an edit) the time that version was fetched, since the published time is the original's."""
+    f, a, v = row
+    if v.version > 1 and v.fetched_at is not None:
+        return as_utc(v.fetched_at)
     return as_utc(a.published_at or f.found_at)
 
 
@@ -156,6 +162,17 @@ def _claim_sig(c: Claim) -> tuple:
     return ("statement", d.get("speaker_key"), normalise(d.get("quote") or ""))
 
 
+def _minus(a: list[Claim], b: list[Claim]) -> list[Claim]:
+    left = Counter(_claim_sig(c) for c in b)
+    out = []
+    for c in a:
+        if left[_claim_sig(c)] > 0:
+            left[_claim_sig(c)] -= 1
+        else:
+            out.append(c)
+    return out
+
+
 def _claim_text(c: Claim) -> str:
     d = c.data
     if d.get("type") == "figure":
@@ -180,13 +197,13 @@ def _article_view(
     for row in rows:
         if row[1].id == article.id:
             by_version.setdefault(row[2].id or 0, []).append(row)
-    previous: dict[tuple, Claim] = {}
+    previous: list[Claim] = []
     entries = []
     for v in versions:
         claims = session.exec(select(Claim).where(Claim.version_id == v.id)).all()
-        current = {_claim_sig(c): c for c in claims if c.on_story}
-        added = [current[s] for s in current if s not in previous]
-        removed = [previous[s] for s in previous if s not in current]
+        current = [c for c in claims if c.on_story]
+        # Multisets: one of two mentions of a figure changing is a change.
+        added, removed = _minus(current, previous), _minus(previous, current)
         entries.append((v, added, removed, by_version.get(v.id or 0, [])))
         previous = current
     if as_json:
