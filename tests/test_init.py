@@ -37,8 +37,8 @@ def test_upgrade_twice_keeps_data(db_url: str) -> None:
         assert [f.name for f in s.exec(select(Feed)).all()] == ["A"]
 
 
-def test_init_twice_is_harmless(make_config, db_url: str) -> None:
-    cfg = make_config(feeds=[{"url": "https://example.org/world.xml", "name": "World"}])
+def test_init_twice_is_harmless(make_config, db_url: str, tmp_path: Path) -> None:
+    cfg = make_config(tmp_path, feeds=[{"url": "https://example.org/world.xml", "name": "World"}])
     runner = CliRunner()
     first = runner.invoke(cli, ["--config", str(cfg.path), "init"])
     assert first.exit_code == 0, first.output
@@ -54,15 +54,15 @@ def test_init_twice_is_harmless(make_config, db_url: str) -> None:
         assert story is not None and story.seed_sha256
 
 
-def test_commands_refuse_an_uninitialised_database(make_config) -> None:
-    cfg = make_config()
+def test_commands_refuse_an_uninitialised_database(make_config, tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
     result = CliRunner().invoke(cli, ["--config", str(cfg.path), "findings", "--json"])
     assert result.exit_code == 2
     assert "run `monitor init` first" in result.output
 
 
 def test_removed_feed_is_disabled_not_deleted(make_config, tmp_path: Path) -> None:
-    cfg = make_config(feeds=[{"url": "https://example.org/a.xml", "name": "A"},
+    cfg = make_config(tmp_path, feeds=[{"url": "https://example.org/a.xml", "name": "A"},
                              {"url": "https://example.org/b.xml", "name": "B"}])
     runner = CliRunner()
     assert runner.invoke(cli, ["--config", str(cfg.path), "init"]).exit_code == 0
