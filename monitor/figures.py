@@ -329,11 +329,11 @@ _STATS_AFTER = [("a", "year"), ("per", "year"), ("each", "year"), ("every", "yea
                 ("a", "week"), ("per", "week")]  # fmt: skip
 _CONNECTORS = _W(
     ", and including among them whom of those the ( ) — – - : ; plus mostly mainly all both as "
-    "well besides versus vs compared with against another a further this last year week "
+    "well besides versus vs compared with along against another a further this last year week "
     "month".split()
 ) | {","}
 _ADDITIVE = _W(["more", "further", "additional", "other", "extra"])
-_BACK_CONNECTORS = _W([",", "and", "including", "plus", "(", "—", "–"])
+_BACK_CONNECTORS = _W([",", "and", "including", "plus", "(", "—", "–", "among", "them"])
 # Verbs whose object is a head count that is not a casualty figure.
 _POOL_BEFORE = _W(
     "saved rescued evacuated freed released none zero carrying carried transporting housing "
@@ -346,6 +346,7 @@ _FOREIGN = _W(
     "der und nach durch von mit den des dem für ist wurde le les et une dans pour est sur el los "
     "las y para por una con que fue não dos de".split()
 )
+_PUNCT = _W(list(",.;:()—–-!?\"'"))
 _DETS = _W(["the", "its", "their", "his", "her", "those", "these", "them", "whom"])
 _NON_PERSON = _W(
     "houses homes buildings vehicles cars trucks buses attacks incidents sites places "
@@ -720,6 +721,8 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
             while t.get(k) in _AUX:
                 k += 1
             later = _match_right_phrase(t, k)
+            if later and later[0] == pool[0]:
+                return None  # "twelve of the injured remain in critical condition"
             if later and later[1] != "reject" and k > pool[2] + 1 or (later and later[1] ==
                                                                        "intr"):  # fmt: skip
                 return _Right(later[0], j, j, later[2], later[1], False)
@@ -749,6 +752,15 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
             break
         if w in _MODALS:
             return False
+        if w == "of" and ge > gs and steps < 5:
+            # "eight members of one family", "members of the armed forces"
+            k = j + 1
+            if t.get(k) in ("the", "a", "an", "one", "his", "her", "their", "its", "this"):
+                k += 1
+            if k < n and _is_np_word(t, k):
+                j = k
+                steps += 1
+                continue
         if not _is_np_word(t, j):
             return None
         ge = j + 1
@@ -964,7 +976,11 @@ def _judge(t: _Toks, mentions: list[_Mention]) -> None:
             deltas.update(range(m.hs, m.qe))
         elif prev == "from" and t.get(m.qe) == "to":
             deltas.update(range(m.hs - 1, m.qe))  # "from 90 to 70": 70 reads past the 90
+    covered = -1
     for idx, m in enumerate(mentions):
+        if m.hs <= covered and not m.via:
+            m.consumed = True  # inside another figure's phrase: "eight members of one family"
+            continue
         if m.consumed or m.kind == "article" or m.via:
             continue
         if _is_non_casualty(t, m):
@@ -977,6 +993,8 @@ def _judge(t: _Toks, mentions: list[_Mention]) -> None:
         if m.consumed:
             continue
         _judge_one(t, m, deltas)
+        if m.via == "right":
+            covered = m.end
 
 
 def _judge_one(t: _Toks, m: _Mention, deltas: set[int]) -> None:
@@ -1090,12 +1108,26 @@ def _judge_xofy(t: _Toks, m: _Mention, y: _Mention, deltas: set[int]) -> None:
         m.metric, m.group_s, m.group_e, m.end, m.via = (
             ry.metric, ry.group_s, ry.group_e, ry.end, "xofy",
         )  # fmt: skip
+        return
+    if ry is None:
+        # "Seven of the 40 people on board were killed": the verb comes after a short phrase.
+        gs, ge = _np_after(t, y.qe)
+        k = ge
+        while k < t.n and k - ge < 5 and t.low[k] not in _BE and t.low[k] not in _PUNCT:
+            k += 1
+        if t.get(k) in _BE:
+            while t.get(k) in _AUX:
+                k += 1
+            hit = _match_right_phrase(t, k)
+            if hit and hit[1] != "reject" and not _modal_before(t, m.hs):
+                m.metric, m.group_s, m.group_e, m.end, m.via = hit[0], gs, ge, hit[2], "xofy"
 
 
 def _chain(t: _Toks, mentions: list[_Mention]) -> None:
     """Subgroups and lists inherit the metric of the figure they hang off:
     "12 people, including 5 children, died", "30 bodies, 17 men and 13 women"."""
     live = [m for m in mentions if not m.consumed and not m.rejected]
+    _of_the_pool(t, live)
     for _ in range(2):
         for a, b in zip(live, live[1:], strict=False):
             if a.metric and not b.metric and _connected(t, a, b, heir=b):
@@ -1104,6 +1136,19 @@ def _chain(t: _Toks, mentions: list[_Mention]) -> None:
             # a is the later figure, b the earlier mention that may inherit from it
             if a.metric and not b.metric and _connected(t, b, a, heir=b):
                 _inherit(t, b, a)
+
+
+def _of_the_pool(t: _Toks, live: list[_Mention]) -> None:
+    """ "Of the 50 dead, 20 were children": the split repeats the pool's metric."""
+    for y, b in zip(live, live[1:], strict=False):
+        if not y.metric or b.metric or t.get(y.hs - 1) != "the" or t.get(y.hs - 2) != "of":
+            continue
+        if y.hs - 2 > 0 and t.get(y.hs - 3) not in _PUNCT:
+            continue
+        if t.get(y.end + 1) == "," and b.hs == y.end + 2 and t.get(b.qe) in ("were", "are", "was"):
+            gs, ge = _np_after(t, b.qe + 1)
+            if ge > gs:
+                b.metric, b.group_s, b.group_e, b.end, b.via = y.metric, gs, ge, ge - 1, "chain"
 
 
 def _span_end(t: _Toks, m: _Mention) -> int:
@@ -1124,8 +1169,12 @@ def _connected(t: _Toks, a: _Mention, b: _Mention, heir: _Mention) -> bool:
     allowed = _BACK_CONNECTORS if backwards else _CONNECTORS
     if not all(w in allowed for w in between):
         return False
+    gs, ge = _np_after(t, heir.qe)
     if heir.kind == "article" and not set(between) & {"and", "including", "among", "plus", "them"}:
-        return False
+        if t.get(ge) not in ("and", ",", ".", ";", ")", ""):
+            return False  # "killed, a hospital source said"
+    if t.get(ge) in _BE or t.get(ge) in ("have", "has", "had"):
+        return False  # "11 drowned and 30 were rescued": the heir has a verb of its own
     if backwards and not between:
         return False
     # A new clause does not share the metric: "killed 12 people and destroyed 30 houses"
@@ -1295,7 +1344,8 @@ _INVERTED = re.compile(
     r"[,\u201d\"]\s*(?:said|says|told|reported|according to)\s+([^,.;:()\"\u201c\u201d]+)", re.I
 )
 _SUBJECT_LEAD = re.compile(
-    r"^(?:but|and|while|whereas|however|meanwhile|also|earlier|later|separately|instead)\b[\s,]*",
+    r"^(?:but|and|while|whereas|however|meanwhile|also|earlier|later|separately|instead|"
+    r"although|though|as|because|since|so)\b[\s,]*",
     re.I,
 )
 _SUBJECT_TAIL = re.compile(
