@@ -149,6 +149,7 @@ class DigestModel:
     quiet: bool
     generated: str
     counts: dict[str, int] = field(default_factory=dict)
+    omitted: int = 0  # items beyond digest.max_items: counted, not split into another email
 
 
 @dataclass
@@ -451,6 +452,7 @@ def build_model(
     findings: list[Finding],
     period_start: datetime | None,
     period_end: datetime,
+    generated_at: datetime | None = None,
 ) -> DigestModel:
     tz = ZoneInfo(cfg["digest"]["timezone"])
     story = load_story(cfg.story_folder)
@@ -463,6 +465,8 @@ def build_model(
     sections = [Section(r, h, by_rel[r]) for r, h, *_ in SECTIONS if by_rel.get(r)]
     for other in sorted(set(by_rel) - known):
         sections.append(Section(other, other.replace("_", " ").capitalize(), by_rel[other]))
+    counts = {rel: len(v) for rel, v in by_rel.items()}
+    sections, omitted = _cap(sections, cfg["digest"]["max_items"])
     confirmations, wire = _confirmations(by_rel.get(CONFIRMS, []))
     # The chart shows the history up to this digest, not only this period's findings.
     history = list(
@@ -474,7 +478,6 @@ def build_model(
     )
     charts = build_charts(_rows(session, history), tz)
     problems, polls, ok_feeds = feed_health(session, period_start, period_end, tz)
-    counts = {rel: len(v) for rel, v in by_rel.items()}
     date_label = local(period_end, tz, "%d %b")
     since = local(period_start, tz) if period_start else "the start of monitoring"
     return DigestModel(
@@ -491,9 +494,22 @@ def build_model(
         feeds_ok=ok_feeds,
         finding_count=len(findings),
         quiet=not findings,
-        generated=local(utcnow(), tz),
+        generated=local(generated_at or utcnow(), tz),
         counts=counts,
+        omitted=omitted,
     )
+
+
+def _cap(sections: list[Section], max_items: int) -> tuple[list[Section], int]:
+    """Keep the first ``max_items`` items in section order; the rest are counted."""
+    kept, left, omitted = [], max_items, 0
+    for sec in sections:
+        take = sec.items[: max(left, 0)]
+        omitted += len(sec.items) - len(take)
+        left -= len(take)
+        if take:
+            kept.append(Section(sec.relation, sec.heading, take))
+    return kept, omitted
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -528,7 +544,9 @@ def render_digest(cfg: Config, engine: Engine, digest: Digest) -> Rendered:
     """Render a stored digest from its findings (the same content on every retry)."""
     with Session(engine) as s:
         found = findings_of(s, digest.id or 0)
-        return render(build_model(cfg, s, found, digest.period_start, digest.period_end))
+        return render(
+            build_model(cfg, s, found, digest.period_start, digest.period_end, digest.created_at)
+        )
 
 
 def render_upcoming(cfg: Config, engine: Engine) -> Rendered:

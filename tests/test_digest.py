@@ -524,3 +524,14 @@ def test_message_parts_parse_back(cfg: Config, engine) -> None:  # noqa: ANN001
     assert msg.get_content_type() == "multipart/alternative"
     types = [p.get_content_type() for p in msg.iter_parts()]
     assert types == ["text/plain", "text/html"]
+
+
+def test_long_days_are_capped_not_split(tmp_path: Path) -> None:
+    cfg = make_cfg(tmp_path, digest={"max_items": 3})
+    engine = make_engine(cfg)
+    seed_coverage(engine)
+    m = model_for(cfg, engine)
+    assert sum(len(s.items) for s in m.sections) == 3 and m.omitted == 2
+    assert [s.relation for s in m.sections] == ["contradicts", "updated", "qualifier_changed"]
+    assert m.counts["silent_edit"] == 1  # the subject still counts everything
+    assert "2 more items not shown" in render(m).text
