@@ -18,6 +18,7 @@ The pipeline, all on pre-compiled regexes so a 1,000-word article takes about a 
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,11 @@ from dataclasses import dataclass
 from monitor.story import Story, fold
 
 # --- word lists (grammar, not story vocabulary) -------------------------------------------
+
+# How far (characters) a speaker phrase or its verb may lie from what it attaches to. It
+# bounds the work per quote, so a run-on paragraph with no full stops stays linear.
+_REACH = 250
+_LONGEST_SENTENCE = 2000
 
 _ACCENTS = {"a": "áa", "e": "ée", "i": "íi", "o": "óo", "u": "úu", "n": "ñn"}
 
@@ -83,13 +89,42 @@ def _alternation(words: list[str]) -> str:
     return "|".join(parts)
 
 
-_VERB_RE = re.compile(
-    rf"(?<![\w\-’'])(?:(?P<inv>{_alternation(_EN_INVERTIBLE + _ES_FINITE)})"
-    rf"|(?P<subj>{_alternation(_EN_SUBJECT_FIRST)})"
-    rf"|(?P<part>{_alternation(_PARTICIPLES)})"
-    rf"|(?P<prep>{_alternation(_PREPOSITIONAL)}))(?![\w\-’'])",
-    re.IGNORECASE,
-)
+@dataclass(frozen=True)
+class _Verb:
+    start: int
+    end: int
+    kind: str  # inv ("said", may come before its subject), subj, part ("saying"), prep
+    text: str
+
+
+def _verb_table() -> tuple[dict[str, str], dict[str, list[tuple[re.Pattern[str], str]]]]:
+    """Single speech words by kind, and multi-word ones keyed by their first word (a plain
+    dict lookup per word is far cheaper than one big regex alternation)."""
+    single: dict[str, str] = {}
+    multi: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+    groups = (
+        ("inv", _EN_INVERTIBLE + _ES_FINITE),
+        ("subj", _EN_SUBJECT_FIRST),
+        ("part", _PARTICIPLES),
+        ("prep", _PREPOSITIONAL),
+    )
+    for kind, words in groups:
+        for phrase in words:
+            first, *rest = phrase.translate(_UNACCENT).split()
+            if rest:
+                tail = r"[ \t\u00a0]+".join(_loose(w) for w in phrase.split()[1:])
+                pattern = re.compile(rf"[ \t\u00a0]+{tail}(?![\w\-’'])", re.IGNORECASE)
+                multi.setdefault(first, []).append((pattern, kind))
+            else:
+                single.setdefault(first, kind)
+    for first in multi:  # longest continuation first ("was quoted as saying")
+        multi[first].sort(key=lambda pk: -len(pk[0].pattern))
+    return single, multi
+
+
+_VERB_SINGLE, _VERB_MULTI = _verb_table()
+_SCAN_WORD_RE = re.compile(r"[^\W\d_][\w’'\-]*")
+
 
 _PRONOUNS = {"he", "she", "they", "it", "él", "ella", "ellos", "ellas", "ele"}
 _DETERMINERS = {
@@ -259,11 +294,14 @@ def _double_quotes(text: str, lo: int, hi: int, next_opens: bool) -> list[_Quote
 def _single_quotes(text: str, lo: int, hi: int, doubles: list[_Quote]) -> list[_Quote]:
     found: list[_Quote] = []
     open_at = -1
-    inside = [(q.open, q.close) for q in doubles]
+    opens = [q.open for q in doubles]  # in text order, not overlapping
     for m in _QUOTE_CHAR_RE.finditer(text, lo, hi):
         c, i = m.group(), m.start()
-        if c not in _SINGLE or any(a < i < b for a, b in inside):
+        if c not in _SINGLE:
             continue
+        k = bisect.bisect_left(opens, i) - 1
+        if k >= 0 and i < doubles[k].close:
+            continue  # inside a double-quoted span: nested, part of the outer quote
         prev = text[i - 1] if i > lo else " "
         nxt = text[i + 1] if i + 1 < hi else " "
         if prev.isalnum() and nxt.isalnum():
@@ -287,7 +325,8 @@ def _find_quotes(text: str) -> tuple[list[_Quote], list[tuple[int, int]]]:
         doubles = [q for q in _double_quotes(text, lo, hi, next_opens) if q.close - q.open < 2000]
         singles = _single_quotes(text, lo, hi, doubles)
         # Double marks nested in single ones (‘he said “no”’) belong to the outer quote.
-        doubles = [d for d in doubles if not any(s.open < d.open < s.close for s in singles)]
+        if singles:
+            doubles = [d for d in doubles if not any(s.open < d.open < s.close for s in singles)]
         quotes.extend(sorted(doubles + singles, key=lambda q: q.open))
     for q in quotes:
         a, b = q.open + 1, q.close
@@ -375,6 +414,7 @@ def _valid(tokens: list[str], loose: bool = False) -> bool:
 
 def _subject_before(frame: str, lo: int, end: int) -> tuple[int, int] | None:
     """The noun phrase that ends at ``end`` (the subject of a verb starting there)."""
+    lo = max(lo, end - _REACH)  # a subject is a few words; never rescan a long sentence
     region = frame[lo:end]
     tail = _AUX_TAIL_RE.search(region)
     if tail:
@@ -434,6 +474,7 @@ def _subject_before(frame: str, lo: int, end: int) -> tuple[int, int] | None:
 
 def _phrase_after(frame: str, start: int, end: int, spanish: bool) -> tuple[int, int] | None:
     """The noun phrase starting at ``start`` (the subject after "said", "according to")."""
+    end = min(end, start + _REACH)
     tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(frame, start, end)]
     taken: list[tuple[int, int, str]] = []
     stops = _STOP - ({"a"} if not spanish else set())
@@ -489,6 +530,7 @@ def _clause_subject(frame: str, s0: int, end: int) -> tuple[int, int] | None:
     words = region.split(None, 1)
     if 0 <= comma < 80 and words and words[0].lower().strip(",") in _INTRO_WORDS:
         s0 += comma + 1
+    end = min(end, s0 + _REACH)
     tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(frame, s0, end)]
     while tokens and tokens[0][2].lower() in _OPENERS:
         tokens.pop(0)  # "Yet Sondland said …", "Such …": a capital that is not a name
@@ -515,32 +557,45 @@ def _clause_subject(frame: str, s0: int, end: int) -> tuple[int, int] | None:
 # --- attribution ----------------------------------------------------------------------------
 
 
-def _verbs(frame: str, a: int, b: int) -> Iterator[re.Match[str]]:
+def _verbs(frame: str, a: int, b: int) -> Iterator[_Verb]:
     """Speech verbs in ``frame[a:b]``. A capitalised one counts only where a sentence or a
     clause starts ("Said Trump: …"), so "the United States" is not "states"."""
-    for m in _VERB_RE.finditer(frame, a, b):
-        if m.group()[0].isupper():
+    for m in _SCAN_WORD_RE.finditer(frame, a, b):
+        word = m.group()
+        low = word.lower().translate(_UNACCENT)
+        verb = None
+        for pattern, kind in _VERB_MULTI.get(low, ()):
+            more = pattern.match(frame, m.end(), b)
+            if more:
+                verb = _Verb(m.start(), more.end(), kind, frame[m.start() : more.end()])
+                break
+        if verb is None:
+            kind = _VERB_SINGLE.get(low)
+            if kind is None:
+                continue
+            verb = _Verb(m.start(), m.end(), kind, word)
+        if word[0].isupper():
             before = frame[max(a, m.start() - 3) : m.start()].strip()
             if before and before[-1] not in _TERMINAL + _OPEN_MARK + _CLOSE_MARK + '"“”«»':
                 continue
-        yield m
+        yield verb
 
 
-def _from_verb(frame: str, s0: int, s1: int, m: re.Match[str], lo: int) -> tuple[int, int] | None:
+def _from_verb(frame: str, s0: int, s1: int, m: _Verb, lo: int) -> tuple[int, int] | None:
     """Speaker span for one speech verb; ``lo`` bounds how far back its subject may reach."""
-    kind = m.lastgroup
-    verb = m.group().lower()
+    kind = m.kind
+    verb = m.text.lower()
     spanish = _is_spanish(verb)
     if kind == "prep":
-        return _phrase_after(frame, m.end(), s1, spanish)
+        return _phrase_after(frame, m.end, s1, spanish)
     if kind == "part":
-        quoted = _QUOTED_AS_RE.search(frame, s0, m.start())
+        quoted = _QUOTED_AS_RE.search(frame, s0, m.start)
         if quoted:  # "The paper quoted an unnamed official as saying …": the official
             return _phrase_after(frame, quoted.start(1), quoted.end(1), spanish)
-        return _clause_subject(frame, s0, m.start())
-    span = _subject_before(frame, lo, m.start())
+        return _clause_subject(frame, s0, m.start)
+    span = _subject_before(frame, lo, m.start)
     if span is None and kind == "inv":
-        span = _phrase_after(frame, m.end(), s1, spanish)
+        span = _phrase_after(frame, m.end, s1, spanish)
     return span
 
 
@@ -552,32 +607,32 @@ def _post_speaker(frame: str, q: _Quote, limit: int, s0: int, s1: int) -> tuple[
         return None
     lead = _LEAD_PUNCT_RE.match(frame, after)
     gap_start = lead.end() if lead else after
-    if gap_start >= m.start():
-        if m.lastgroup == "part":
+    if gap_start >= m.start:
+        if m.kind == "part":
             return _clause_subject(frame, s0, q.open)
-        if m.lastgroup in ("inv", "prep"):
-            spanish = _is_spanish(m.group())
-            span = _phrase_after(frame, m.end(), limit, spanish)
-            if span is None and spanish and m.lastgroup == "inv":
-                rest = frame[m.end() : limit].split()
+        if m.kind in ("inv", "prep"):
+            spanish = _is_spanish(m.text)
+            span = _phrase_after(frame, m.end, limit, spanish)
+            if span is None and spanish and m.kind == "inv":
+                rest = frame[m.end : limit].split()
                 if not rest or rest[0].lower() in _STOP or not _WORD_RE.search(rest[0]):
-                    return m.start(), m.start()  # «…», aseguró. — the subject is dropped
+                    return m.start, m.start  # «…», aseguró. — the subject is dropped
             return span
         return None
-    if m.lastgroup == "part":
-        quoted = _QUOTED_AS_RE.search(frame, gap_start, m.start())
+    if m.kind == "part":
+        quoted = _QUOTED_AS_RE.search(frame, gap_start, m.start)
         if quoted:  # “…,” local papers quoted him as saying.
             return _phrase_after(frame, quoted.start(1), quoted.end(1), False)
         return None
-    whole = _whole_gap(frame, gap_start, m.start())
+    whole = _whole_gap(frame, gap_start, m.start)
     if whole:
         return whole
-    span = _subject_before(frame, gap_start, m.start())
+    span = _subject_before(frame, gap_start, m.start)
     if span and frame[gap_start : span[0]].strip() == "":
         return span
-    if m.lastgroup == "inv" and frame[: m.start()].rstrip().endswith(","):
+    if m.kind == "inv" and frame[max(0, m.start - 8) : m.start].rstrip().endswith(","):
         # “…,” the town nearest the crash site, said Soelistyo.
-        return _phrase_after(frame, m.end(), limit, _is_spanish(m.group()))
+        return _phrase_after(frame, m.end, limit, _is_spanish(m.text))
     return None
 
 
@@ -602,7 +657,7 @@ def _whole_gap(frame: str, a: int, b: int) -> tuple[int, int] | None:
 
 def _pre_speaker(frame: str, q: _Quote, s0: int, s1: int) -> tuple[int, int] | None:
     """X said …, “…” / according to X, “…” / X described … as “…” / X wrote: “…”."""
-    verbs = list(_verbs(frame, s0, q.open))
+    verbs = list(_verbs(frame, max(s0, q.open - 2 * _REACH), q.open))
     for m in reversed(verbs[-2:]):
         span = _from_verb(frame, s0, s1, m, s0)
         if span:
@@ -661,6 +716,19 @@ def _antecedent(
             if words.lower() not in _PRONOUNS and (key != "other" or later_capital):
                 return _Speaker(words, key, span[0])
     return last
+
+
+def _sentence_text(text: str, s0: int, s1: int, q: _Quote) -> str:
+    """The sentence as in the input; a run-on "sentence" of thousands of characters (a page
+    with no full stops) is cut to the words around the quote."""
+    if s1 - s0 <= _LONGEST_SENTENCE:
+        return text[s0:s1]
+    a = max(s0, q.open - _REACH)
+    b = min(s1, max(q.close + 1, q.end) + _REACH)
+    a = text.find(" ", a, q.open) + 1 if a > s0 and " " in text[a : q.open] else a
+    cut = text.rfind(" ", max(q.end, b - _REACH), b)
+    b = cut if b < s1 and cut > q.end else b
+    return text[a:b].strip()
 
 
 def extract_statements(text: str, story: Story) -> list[dict]:
@@ -730,7 +798,7 @@ def extract_statements(text: str, story: Story) -> list[dict]:
                     "speaker": speaker.text if speaker else "",
                     "speaker_key": speaker.key if speaker else "other",
                     "quote": quote,
-                    "sentence": text[s0:s1],
+                    "sentence": _sentence_text(text, s0, s1, q),
                     "start": q.start,
                     "end": q.end,
                 }

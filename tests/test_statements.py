@@ -145,6 +145,21 @@ def test_offsets_survive_leading_text(story) -> None:
     assert len(found) == 9
 
 
+def test_run_on_paragraph_keeps_sentences_short(story) -> None:
+    # A page with no full stops is one "sentence"; each statement carries only its vicinity.
+    unit = "Officials said “we are ready” and added that nothing had changed "
+    text = unit * 200
+    found = extract_statements(text, story)
+    _check_contract(text, found)
+    assert len(found) == 200
+    assert max(len(d["sentence"]) for d in found) < 1000
+
+
+def test_stray_marks_do_not_break_the_contract(story) -> None:
+    text = "He said \"no and she didn't ' go ‘ there’s Cuba’s “ x ” « y " * 50
+    _check_contract(text, extract_statements(text, story))
+
+
 def test_no_quotes_no_statements(story) -> None:
     assert extract_statements("", story) == []
     assert extract_statements("Nobody was quoted in this sentence.", story) == []
