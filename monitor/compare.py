@@ -55,6 +55,10 @@ Revision language (``REVISION``) is looked for within a few words of the figure:
 "has risen", "climbed", "jumped", "increased to", "revised", "updated", "raised to", "lowered
 to", "now stands at", "now at", "up from", "down from", "new toll", "latest toll", "corrected".
 
+A superseded value told as history ("initially put at 40", "the first bulletin listed 40",
+"earlier reports said 40"; ``SUPERSEDED``) is not the outlet's claim about the count: it gives
+``confirms`` or ``qualifier_changed`` when it states the baseline's number, and nothing else.
+
 Statements
 ==========
 Quotes are compared by words, with case, accents, punctuation, quote marks and a leading
@@ -124,11 +128,20 @@ REVISION = re.compile(
     r"lowered|lowers|correct(?:ed|ing|ion)|swell(?:s|ed)|surged|mount(?:ed|ing)|grew|grown|"
     r"now\s+(?:stands?|stood|at|puts?|is|reaches|totals?)|stands?\s+at|up\s+from|down\s+from|"
     r"new\s+(?:toll|count|figure|tally)|latest\s+(?:toll|count|figure|tally|figures)|"
-    r"previously|earlier\s+(?:toll|count|figure)|"
     r"subi[oó]|aument[oó]|ascendi[oó]|actualiz\w*|elev[oó]|se\s+eleva)(?!\w)",
     re.IGNORECASE,
 )
 REVISION_WINDOW = 60
+
+# A value told as history ("initially put at 40", "the first bulletin listed 40"): the outlet
+# reports what was said before, not what it says the count is now.
+SUPERSEDED = re.compile(
+    r"\b(?:initial(?:ly)?|original(?:ly)?|first\s+(?:reports?|bulletin|toll|count|figures?)|"
+    r"earlier\s+(?:reports?|toll|count|figures?|estimates?)|previous(?:ly)?\s+"
+    r"(?:reported|put|given|stated|announced|toll|count|figure|estimate)|at\s+first|"
+    r"had\s+(?:initially|earlier|first)\b)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -219,17 +232,26 @@ def representative(fig: Mapping[str, Any]) -> float:
     return (s[0] + s[1]) / 2
 
 
-def has_revision_language(claim: Mapping[str, Any]) -> bool:
-    """Revision words within ``REVISION_WINDOW`` characters of the figure (or anywhere in the
-    sentence when the figure's place in it is unknown)."""
+def _near(claim: Mapping[str, Any], pattern: re.Pattern[str]) -> bool:
     sentence = claim.get("sentence") or ""
     pos = claim.get("sentence_start")
     if isinstance(pos, int) and 0 <= pos <= len(sentence):
         span = max(0, (claim.get("end") or 0) - (claim.get("start") or 0))
         lo = max(0, pos - REVISION_WINDOW)
         hi = min(len(sentence), pos + span + REVISION_WINDOW // 2)
-        return bool(REVISION.search(sentence[lo:hi]))
-    return bool(REVISION.search(sentence))
+        return bool(pattern.search(sentence[lo:hi]))
+    return bool(pattern.search(sentence))
+
+
+def has_revision_language(claim: Mapping[str, Any]) -> bool:
+    """Revision words within ``REVISION_WINDOW`` characters of the figure (or anywhere in the
+    sentence when the figure's place in it is unknown)."""
+    return _near(claim, REVISION)
+
+
+def is_superseded(claim: Mapping[str, Any]) -> bool:
+    """A value the text gives as an earlier, replaced one (and no newer value in the claim)."""
+    return claim.get("previous") is None and _near(claim, SUPERSEDED)
 
 
 # ---------------------------------------------------------------------------- figures
@@ -308,6 +330,8 @@ def compare_figure(claim: Mapping[str, Any], baseline: Any) -> list[Relation]:
     if item is None:
         return [Relation("new_figure", key, None, observed, "no baseline item")]
     relation, reason = classify_figure(claim, item)
+    if is_superseded(claim) and relation not in ("confirms", "qualifier_changed"):
+        return []  # history of the count, not the outlet's claim about it
     return [Relation(relation, key, figure_baseline(item), observed, reason)]
 
 

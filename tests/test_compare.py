@@ -404,3 +404,28 @@ def test_no_silent_edit(old, new):
 
 def test_alarms_are_every_relation_but_confirms_and_new():
     assert set(ALARMS) == set(RELATIONS) - {"confirms", "new_figure", "new_statement"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "claim", "expected"),
+    [
+        ("The toll was initially put at 40 by local officials.", fig(40, 40, "exact"), []),
+        ("Earlier reports said 40 people had died.", fig(40, 40, "exact"), []),
+        ("The first bulletin listed 120 dead.", fig(120, 120, "exact"), []),
+        ("The first reports spoke of at least 80 dead.", fig(80, None, "at_least"), ["confirms"]),
+        (
+            "Initial reports spoke of 32 Cubans killed.",
+            fig(32, 32, "exact", "cuban_personnel"),
+            ["confirms"],
+        ),
+        # A revision that names the earlier value is one figure, and an update.
+        (
+            "The toll rose to 100, up from an initial 80.",
+            fig(100, 100, "exact", previous=80),
+            ["updated"],
+        ),
+    ],
+)
+def test_superseded_values_told_as_history(sentence, claim, expected):
+    claim = {**claim, "sentence": sentence}
+    assert [r.relation for r in compare_figure(claim, BASELINE)] == expected
