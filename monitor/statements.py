@@ -213,6 +213,12 @@ _AUX_TAIL_RE = re.compile(
 )
 _PARENTHETICAL_RE = re.compile(r",\s*([^,\x00\x01\x02]{1,90}?)\s*,\s*$")
 _GAP_BARRIER_RE = re.compile(r"[,;:()\[\]\x00\x01\x02—–\"“”„«»!?]")
+_IN_WORDS_RE = re.compile(
+    r"(?<![\w])(?:in\s+([^,;\x00\x01\x02]{1,60}?)[’']s?\s+(?:own\s+)?words"
+    r"|(?:in\s+the\s+words\s+of|en\s+palabras\s+de)\s+([^,;\x00\x01\x02]{1,60}))"
+    r"[\s,:]*$",
+    re.IGNORECASE,
+)
 _HEADLINE_LEAD_RE = re.compile(r"([^:\x00\x01\x02.!?]{1,40}):\s")
 _LEAD_PUNCT_RE = re.compile(r"[\s,;—–\-]*")
 _TERMINAL = ".,!?;:…—"
@@ -662,6 +668,10 @@ def _pre_speaker(frame: str, q: _Quote, s0: int, s1: int) -> tuple[int, int] | N
         span = _from_verb(frame, s0, s1, m, s0)
         if span:
             return span
+    words = _IN_WORDS_RE.search(frame, max(s0, q.open - _REACH), q.open)
+    if words:  # "in Rubio’s words, “…”", "in the words of the ministry", "en palabras de"
+        a, b = words.span(1) if words.group(1) else words.span(2)
+        return _phrase_after(frame, a, b, False)
     if verbs:
         return None
     before = frame[s0 : q.open].rstrip()
