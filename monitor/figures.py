@@ -93,7 +93,7 @@ _HAS_NUMBER = re.compile(
 _HAS_CASUALTY = re.compile(
     r"kill|dead|death|die[ds]?\b|dying|wound|injur|hurt|missing|unaccounted|arrest|detain|"
     r"custody|bod(?:y|ies)|toll|lives|fatalit|perish|slain|murder|shot|stabb|hospital|victim|"
-    r"trapped|rounded up|sacrifice|massacre|drown|critical condition|tally"
+    r"trapped|rounded up|sacrifice|massacre|drown|critical condition|tally|\blost\b|losing"
 )
 
 _TOKEN = re.compile(
@@ -340,11 +340,15 @@ _POOL_BEFORE = _W(
     "hosting employing employs aboard".split()
 )
 # "the deaths of 32", "the killing of two politicians".
-_OF_NOUNS = _W("lives deaths killing killings murder murders massacre".split())
+_OF_NOUNS = _W("lives deaths killing killings murder murders massacre bodies remains".split())
 # Function words of other languages: such sentences are left alone ("die" is German "the").
 _FOREIGN = _W(
     "der und nach durch von mit den des dem für ist wurde le les et une dans pour est sur el los "
     "las y para por una con que fue não dos de".split()
+)
+_FIGHTERS = _W(
+    "men soldiers troops fighters officers personnel servicemen commandos marines guards "
+    "policemen members militiamen combatants".split()
 )
 _PUNCT = _W(list(",.;:()—–-!?\"'"))
 _DETS = _W(["the", "its", "their", "his", "her", "those", "these", "them", "whom"])
@@ -861,6 +865,20 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
         return _LEFT_VERBS[w]
     if w == "up" and t.get(k - 1) == "rounded":
         return _D
+    if w in ("lost", "losing", "lose", "loses"):
+        # "the army said it lost nine men": losing fighters means they were killed.
+        gs, ge = _np_after(t, m.qe)
+        if ge > gs and t.low[ge - 1] in _FIGHTERS:
+            return _K
+        return None
+    if w == "and":
+        # "killed the driver and three passengers": the verb's object list goes on.
+        for b in range(k - 1, max(-1, k - 5), -1):
+            if t.low[b] in _LEFT_VERBS and t.get(b + 1) in ("the", "a", "an", "his", "her"):
+                if t.get(b - 1) not in ("to", "could", "would", "may", "might", "will"):
+                    return _LEFT_VERBS[t.low[b]]
+            if not (_is_np_word(t, b) or t.low[b] in ("the", "a", "an", "his", "her")):
+                break
     if w == "of" and t.get(k - 1) in _OF_NOUNS and t.get(k - 2) != "number":
         verb = t.get(k - 3) if t.get(k - 2) == "the" else t.get(k - 2)
         if verb in ("averted", "avert", "averting", "prevent", "prevented", "save", "saved",
