@@ -155,7 +155,8 @@ _ROLE_NOUNS = set(
         "resident residents authorities authority department agency spokespeople press "
         "presidente gobierno ministro ministra canciller cancillería comunicado portavoz "
         "vocero vocera funcionario funcionarios autoridades declaración nota mandatario "
-        "jefe general commander"
+        "jefe general commander newspaper paper media television broadcaster daily "
+        "periódico diario"
     ).split()
 )
 _OPENERS = set(
@@ -219,6 +220,7 @@ _IN_WORDS_RE = re.compile(
     r"[\s,:]*$",
     re.IGNORECASE,
 )
+_DATELINE_RE = re.compile(rf"[{_UPPER}][{_UPPER} /.'’-]+,[^\n]{{0,50}}?(?:--|—|–)\s*")
 _HEADLINE_LEAD_RE = re.compile(r"([^:\x00\x01\x02.!?]{1,40}):\s")
 _LEAD_PUNCT_RE = re.compile(r"[\s,;—–\-]*")
 _TERMINAL = ".,!?;:…—"
@@ -531,7 +533,10 @@ def _phrase_after(frame: str, start: int, end: int, spanish: bool) -> tuple[int,
 
 def _clause_subject(frame: str, s0: int, end: int) -> tuple[int, int] | None:
     """The subject at the head of a sentence ("Trump dismissed the idea, saying …")."""
-    region = frame[s0:end]
+    dateline = _DATELINE_RE.match(frame, s0, end)
+    if dateline:  # "SEOUL, Aug. 20 (Agency) -- North Korea's paper …": the dateline is no one
+        s0 = dateline.end()
+    region = frame[s0 : min(end, s0 + _REACH)]
     comma = region.find(",")
     words = region.split(None, 1)
     if 0 <= comma < 80 and words and words[0].lower().strip(",") in _INTRO_WORDS:
