@@ -747,7 +747,12 @@ def _sentence_text(text: str, s0: int, s1: int, q: _Quote) -> str:
 
 
 def extract_statements(text: str, story: Story) -> list[dict]:
-    """Quoted statements in ``text`` as contract dicts, in text order."""
+    """Quoted statements in ``text`` as contract dicts, in text order.
+
+    ``text[start:end] == quote`` (the words inside the marks, trailing punctuation kept as
+    printed). A quote of four or more words that nobody is said to have said comes back with
+    speaker ``""`` and key ``other``; shorter ones and quoted names or titles with no speaker
+    are skipped. A pronoun speaker ("he said") is replaced by the speaker it refers to."""
     quotes, blocks = _find_quotes(text)
     if not quotes:
         return []
