@@ -74,6 +74,8 @@ compared):
   word-level ``diff``;
 * the words (equal, a part of 3+ words, or similarity ≥ ``REATTRIBUTE_MIN`` with shared content
   words) of a baseline quote by *another* tracked speaker → ``reattributed``;
+* a long quote holding two baseline quotes (two sentences run together, each part scoring at
+  least ``PART_MIN`` against its best window) gives one relation per quote it holds;
 * otherwise → ``new_statement``.
 
 Silent edits
@@ -116,6 +118,7 @@ REWORD_MIN = REWORDED_THRESHOLD
 REATTRIBUTE_MIN = 0.5
 FRAGMENT_MIN_WORDS = 3
 SHARED_CONTENT_MIN = 2
+PART_MIN = 0.5
 ABOUT_MAX_SHARE = 0.10
 
 UPPER_BOUNDS = ("up_to", "at_most", "fewer_than")
@@ -482,33 +485,80 @@ def compare_statement(claim: Mapping[str, Any], baseline: Any) -> list[Relation]
     parts = splice_parts(quote, {k: v.get("quote", "") for k, v in own.items()})
     if parts and len(parts) > 1:
         return [rel("confirms", k, "spliced from baseline quotes") for k in parts]
-    # Other speakers' words, equal or a part: re-attribution beats a loose same-speaker match.
-    for key, item in others.items():
-        bq = item.get("quote", "")
-        if normalise(bq) == nq or (is_fragment(quote, bq) and len(words(quote)) >= 3):
-            return [rel("reattributed", key, f"words of {item.get('speaker_key')}", diff=True)]
-    best_own = _best(quote, own)
-    best_other = _best(quote, others)
+    # Other speakers' words, equal, a part, or a whole quote of 4+ words inside this one:
+    # re-attribution beats a loose same-speaker match.
+    wq = words(quote)
+    taken = [
+        k
+        for k, v in others.items()
+        if normalise(v.get("quote", "")) == nq
+        or (is_fragment(quote, v.get("quote", "")) and len(wq) >= 3)
+        or (len(words(v.get("quote", ""))) >= 4 and _contains(wq, words(v.get("quote", ""))))
+    ]
+    if taken:
+        return [
+            rel("reattributed", k, f"words of {items[k].get('speaker_key')}", diff=True)
+            for k in taken
+        ]
+    own_scores, other_scores = _scores(quote, own), _scores(quote, others)
+    best_own = max(own_scores.items(), key=lambda kv: kv[1], default=None)
+    best_other = max(other_scores.items(), key=lambda kv: kv[1], default=None)
     if (
         best_own
         and best_own[1] >= REWORD_MIN
         and (not best_other or best_own[1] >= best_other[1] or best_other[1] < REATTRIBUTE_MIN)
     ):
+        keys = _several(own_scores, own, quote)
+        if keys:  # several statements run together: each part is confirmed or reworded
+            return [
+                rel("confirms", k, "held whole in a longer quote")
+                if _contains(wq, words(own[k].get("quote", "")))
+                else rel("reworded", k, f"similarity {own_scores[k]:.2f}", diff=True)
+                for k in keys
+            ]
         return [rel("reworded", best_own[0], f"similarity {best_own[1]:.2f}", diff=True)]
-    if best_other and best_other[1] >= REATTRIBUTE_MIN and len(words(quote)) >= 3:
-        other_speaker = items[best_other[0]].get("speaker_key")
-        return [rel("reattributed", best_other[0], f"close to {other_speaker}", diff=True)]
+    if best_other and best_other[1] >= REATTRIBUTE_MIN and len(wq) >= 3:
+        keys = _several(other_scores, others, quote) or [best_other[0]]
+        return [
+            rel("reattributed", k, f"close to {items[k].get('speaker_key')}", diff=True)
+            for k in keys
+        ]
     return [Relation("new_statement", None, None, observed, "not in the baseline")]
 
 
-def _best(quote: str, items: Mapping[str, Mapping[str, Any]]) -> tuple[str, float] | None:
-    """The most similar item among those sharing content words with ``quote``."""
-    scored = [
-        (k, similarity(v.get("quote", ""), quote))
-        for k, v in items.items()
-        if shares_content(v.get("quote", ""), quote)
-    ]
-    return max(scored, key=lambda kv: kv[1]) if scored else None
+def _scores(quote: str, items: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
+    """Similarity of ``quote`` to each item it shares content words with.
+
+    A quote much longer than an item (1.5 times its words) may hold it among other words
+    (two statements run together, in another translation): it is also scored by its best
+    window of the item's length."""
+    wq = words(quote)
+    out: dict[str, float] = {}
+    for key, item in items.items():
+        bq = item.get("quote", "")
+        if not shares_content(bq, quote):
+            continue
+        score = similarity(bq, quote)
+        n = len(words(bq))
+        if n >= 4 and len(wq) >= 1.5 * n:
+            for i in range(len(wq) - n + 1):
+                window = " ".join(wq[i : i + n])
+                if shares_content(bq, window):
+                    score = max(score, similarity(bq, window))
+        out[key] = score
+    return out
+
+
+def _several(
+    scores: Mapping[str, float], items: Mapping[str, Mapping[str, Any]], quote: str
+) -> list[str]:
+    """Items a long quote holds together (each scoring ``PART_MIN`` or more, their words
+    adding up to about the quote's), in baseline order; [] when it holds one or none."""
+    keys = [k for k in items if scores.get(k, 0.0) >= PART_MIN]
+    if len(keys) < 2:
+        return []
+    total = sum(len(words(items[k].get("quote", ""))) for k in keys)
+    return keys if total <= 1.3 * len(words(quote)) else []
 
 
 def compare_claim(claim: Mapping[str, Any], baseline: Any) -> list[Relation]:

@@ -429,3 +429,53 @@ def test_alarms_are_every_relation_but_confirms_and_new():
 def test_superseded_values_told_as_history(sentence, claim, expected):
     claim = {**claim, "sentence": sentence}
     assert [r.relation for r in compare_figure(claim, BASELINE)] == expected
+
+
+LONG = [
+    (
+        "two sentences run together, another translation",
+        quote(
+            "cuban_government",
+            "Our combatants fulfilled their mission with dignity and heroism "
+            "and fell after fierce resistance in direct combat against the attackers or as a "
+            "result of the bombing of the facilities",
+        ),
+        [("reworded", "quote:cuban_government:1"), ("reworded", "quote:cuban_government:2")],
+    ),
+    (
+        "both government sentences credited to the president",
+        quote(
+            "diaz_canel",
+            "Our compatriots fulfilled their duty with dignity and heroism. They "
+            "fell, after fierce resistance, in direct combat against the attackers or as a "
+            "result of bombings on the facilities.",
+        ),
+        [
+            ("reattributed", "quote:cuban_government:1"),
+            ("reattributed", "quote:cuban_government:2"),
+        ],
+    ),
+    (
+        "one part word for word, one paraphrased",
+        quote(
+            "trump",
+            "I don't think we need any action. Cuba is going down, it's ready to fall, "
+            "going down for the count",
+        ),
+        [("confirms", "quote:trump:1"), ("reworded", "quote:trump:2")],
+    ),
+    (
+        "a long new statement sharing a word or two",
+        quote(
+            "cuban_government",
+            "The Cuban people will never forget the heroism of our "
+            "compatriots who fell defending the sovereignty of a sister nation",
+        ),
+        [("new_statement", None)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "claim", "expected"), LONG, ids=[x[0] for x in LONG])
+def test_long_quotes_holding_several_statements(label, claim, expected):
+    assert [(r.relation, r.baseline_key) for r in compare_statement(claim, BASELINE)] == expected
