@@ -93,7 +93,8 @@ _HAS_NUMBER = re.compile(
 _HAS_CASUALTY = re.compile(
     r"kill|dead|death|die[ds]?\b|dying|wound|injur|hurt|missing|unaccounted|arrest|detain|"
     r"custody|bod(?:y|ies)|toll|lives|fatalit|perish|slain|murder|shot|stabb|hospital|victim|"
-    r"trapped|rounded up|sacrifice|massacre|drown|critical condition|tally|\blost\b|losing"
+    r"trapped|rounded up|sacrifice|massacre|drown|critical condition|tally|\blost\b|losing|"
+    r"execut|behead"
 )
 
 _TOKEN = re.compile(
@@ -146,6 +147,9 @@ _K, _I, _M, _D = "killed", "injured", "missing", "detained"
 _RIGHT: list[tuple[tuple[str, ...], str, str]] = sorted(
     [
         (("killed",), _K, "verb"),
+        (("kiled",), _K, "verb"),
+        (("killled",), _K, "verb"),
+        (("injuried",), _I, "verb"),
         (("dead",), _K, "adj"),
         (("died",), _K, "intr"),
         (("die",), _K, "intr"),
@@ -234,7 +238,10 @@ _LEFT_VERBS = {
     "wounding": _I, "wounded": _I, "wounds": _I, "wound": _I, "injuring": _I, "injured": _I,
     "injures": _I, "injure": _I, "hurting": _I,
     "arresting": _D, "arrested": _D, "arrests": _D, "detaining": _D, "detained": _D,
-    "detains": _D, "arrest": _D, "detain": _D,
+    "detains": _D, "arrest": _D, "detain": _D, "hurt": _I, "hurts": _I, "shot": _I,
+    "stabbed": _I, "stabbing": _I, "murdered": _K, "murdering": _K, "executed": _K,
+    "executing": _K, "beheaded": _K, "massacring": _K, "slaughtering": _K, "kiled": _K,
+    "killling": _K,
 }  # fmt: skip
 _TOLL_NOUNS = {
     "toll": _K, "tally": _K, "deaths": _K, "fatalities": _K, "dead": _K, "victims": _K,
@@ -245,12 +252,14 @@ _TOLL_NOUNS = {
 # Verbs that count without naming what: the sentence's other words decide the metric.
 _COUNT_VERBS = _W("counted recorded registered listed tallied".split())
 _PASSED = _W("passed passes surpassed surpasses exceeded exceeds topped tops".split())
+_NEARS = _W("nears neared nearing approaches approached approaching".split())
 _PUT = _W("put puts putting placed place".split())
 _TOLL_SKIP = _W(
     "has have had was is were are been now officially stood stands standing stand rose risen "
     "rises rise rising climbed climbs climbing climb jumped jumps increased increases reached "
     "reaches reaching hit hits passed passes surpassed topped tops exceeded neared nears "
-    "approached to at of as up further again revised raised lowered put puts putting given set "
+    "approached approaches approaching nearing to at of as up further again revised raised "
+    "lowered put puts putting given set "
     "originally initially first earlier later then overall official final total confirmed "
     "reported numbered totalled totaled totals the from went gone grew grown swelled soared "
     "mounted spiked remained remains included include includes including sits sat down fell "
@@ -346,6 +355,7 @@ _FOREIGN = _W(
     "der und nach durch von mit den des dem für ist wurde le les et une dans pour est sur el los "
     "las y para por una con que fue não dos de".split()
 )
+_OBJ_START = _W("the a an his her him himself herself them".split())
 _FIGHTERS = _W(
     "men soldiers troops fighters officers personnel servicemen commandos marines guards "
     "policemen members militiamen combatants".split()
@@ -550,6 +560,8 @@ def _find_mentions(t: _Toks) -> list[_Mention]:
                 i += 1
                 continue
         value, qe, kind = q
+        if t.get(qe) == "+" and t.st[qe] == t.en[qe - 1] and qual == "exact":
+            qual, qe = "more_than", qe + 1  # "100+ dead"
         low_v, high_v = value, value
         # Ranges: "between 20 and 30", "20 to 30", "20-30", "1,500 or 2,000".
         joiner = t.get(qe)
@@ -698,6 +710,7 @@ class _Right:
     end: int
     kind: str
     adjacent: bool  # the casualty word follows the number directly
+    reduced: bool = False  # "two people killed": a participle straight after the noun
 
 
 def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
@@ -838,7 +851,8 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
     ):
         return False  # a rejected number: "five thousand dead is far too high"
     adjacent = gs == ge and (j == gs or (j == gs + 1 and low[gs] in _ADDITIVE))
-    return _Right(metric, gs, ge, last, kind, adjacent)
+    reduced = ge > gs and j == ge and kind in ("verb", "adj")
+    return _Right(metric, gs, ge, last, kind, adjacent, reduced)
 
 
 def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
@@ -874,10 +888,10 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     if w == "and":
         # "killed the driver and three passengers": the verb's object list goes on.
         for b in range(k - 1, max(-1, k - 5), -1):
-            if t.low[b] in _LEFT_VERBS and t.get(b + 1) in ("the", "a", "an", "his", "her"):
+            if t.low[b] in _LEFT_VERBS and t.get(b + 1) in _OBJ_START:
                 if t.get(b - 1) not in ("to", "could", "would", "may", "might", "will"):
                     return _LEFT_VERBS[t.low[b]]
-            if not (_is_np_word(t, b) or t.low[b] in ("the", "a", "an", "his", "her")):
+            if not (_is_np_word(t, b) or t.low[b] in _OBJ_START):
                 break
     if w == "of" and t.get(k - 1) in _OF_NOUNS and t.get(k - 2) != "number":
         verb = t.get(k - 3) if t.get(k - 2) == "the" else t.get(k - 2)
@@ -906,6 +920,8 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
             level = True
         if w in _PASSED and m.qualifier == "exact":
             m.qualifier, m.low, m.high = "more_than", m.value + 1, None
+        elif w in _NEARS and m.qualifier == "exact":
+            m.qualifier = "about"  # "toll nears 200" is about 200
         j -= 1
         skipped += 1
     else:
@@ -941,15 +957,20 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     return _TOLL_NOUNS[w]
 
 
+_PHRASE_HEADS = _W(
+    "toll tally killed dead deaths fatalities injured wounded missing arrested".split()
+)
+
+
 def _toll_before_phrase(t: _Toks, j: int) -> int:
     """ "The toll from the Caracas raid has risen to 80": find a toll noun whose phrase
     ("from the Caracas raid") ends at token ``j``."""
     for k in range(j - 1, max(-1, j - 7), -1):
         w = t.low[k]
+        if w in _PHRASE_HEADS and t.get(k + 1) in ("from", "in", "of", "after", "at", "for"):
+            return k
         if w in (",", ";", ":", ".") or w in _LEFT_VERBS:
             return -1
-        if w in ("toll", "tally") and t.get(k + 1) in ("from", "in", "of", "after", "at", "for"):
-            return k
     return -1
 
 
@@ -1089,7 +1110,8 @@ def _judge_xofy(t: _Toks, m: _Mention, y: _Mention, deltas: set[int]) -> None:
         return
     ry = _right(t, y)
     left = _left(t, m, deltas)
-    if isinstance(ry, _Right) and ry.adjacent and ry.kind in ("adj", "verb", "noun"):
+    if isinstance(ry, _Right) and (ry.adjacent or ry.reduced) and ry.kind in ("adj", "verb",
+                                                                              "noun"):  # fmt: skip
         y.metric, y.group_s, y.group_e, y.end, y.via = ry.metric, -1, -1, ry.end, "right"
         j = ry.end + 1
         if t.get(j) in ("were", "was", "are", "is"):

@@ -1652,4 +1652,81 @@ CASES = [
     ),
     ("seed_story", "Cuba mourned its 32 dead on Monday.", ["killed 32 32 exact"]),
     ("seed_story", "Trump said the US suffered no deaths in the operation.", []),
+    # --- regression cases added while reading real pages (own wording) ---------------------
+    (
+        "revision",
+        "The number of people killed in the storms has risen to 120.",
+        ["killed 120 120 exact"],
+    ),
+    (
+        "exact",
+        "Militants executed 12 prisoners on Friday, the group's media wing said.",
+        ["killed 12 12 exact"],
+    ),
+    ("separators", "100+ dead in monsoon floods", ["killed 101 - more_than"]),
+    ("xofy", "One of two people killed in the crash was a child.", ["killed 2 2 exact"]),
+    ("xofy", "The raid killed 3 of the 10 people inside the house.", ["killed 3 3 exact"]),
+    ("exact", "The blast killed him and 5 others.", ["killed 5 5 exact"]),
+    (
+        "unusual_hedge",
+        "Death toll nears 200 as rescuers dig through rubble",
+        ["killed 200 200 about"],
+    ),
+    ("metric_inference", "Police shot 3 protesters during the march.", ["injured 3 3 exact"]),
+    (
+        "subgroups",
+        "Five people died, two of them children.",
+        ["killed 5 5 exact", "killed 2 2 exact"],
+    ),
+    (
+        "vague",
+        "The quake killed at least 2,000, with thousands more injured.",
+        ["killed 2000 - at_least", "injured 2000 - vague"],
+    ),
+    (
+        "exact",
+        "The toll stood at 31 dead and 100 injured.",
+        ["killed 31 31 exact", "injured 100 100 exact"],
+    ),
+    ("exact", "Firefighters said one person was found dead inside.", ["killed 1 1 exact"]),
+    ("negative", "Police said a 24-year-old man was arrested.", []),
+    ("negative", "He is survived by his wife and 3 children.", []),
+    (
+        "identifiers",
+        "A plane carrying 162 people lost contact with air traffic control, and rescuers later pulled bodies from the sea.",
+        [],
+    ),
+    (
+        "non_casualty_people",
+        "The state's caseload is nearly 90,000, of whom 3,100 have died.",
+        ["killed 3100 3100 exact"],
+    ),
+    ("statistics", "Normally about 25 bodies a week are buried on the island.", []),
+    (
+        "years_dates",
+        "China recorded 26 cases and 11 deaths between 2009 and 2018.",
+        ["killed 11 11 exact"],
+    ),
+    (
+        "historical",
+        "In 2014, a missile downed the airliner, killing all 298 people on board.",
+        ["killed 298 298 exact"],
+    ),
+    (
+        "historical",
+        "The killing of two opposition politicians in 2013 set off a crisis.",
+        ["killed 2 2 exact"],
+    ),
+    (
+        "subgroups",
+        "Militants beheaded 21 captives — 20 of them foreign workers — on the beach.",
+        ["killed 21 21 exact", "killed 20 20 exact"],
+    ),
+    ("negative", "I counted nearly 30 ambulances waiting to carry the victims' bodies.", []),
+    (
+        "negative",
+        "This morning they recovered four bodies and one of them was wearing a life vest.",
+        ["killed 4 4 exact"],
+    ),
+    ("negative", "Die Polizei meldete 72 Stunden nach dem Unfall die Zahl der Toten.", []),
 ]
