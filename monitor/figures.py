@@ -201,6 +201,11 @@ _RIGHT: list[tuple[tuple[str, ...], str, str]] = sorted(
         (("shot", "and", "injured"), _I, "verb"),
         (("admitted", "to", "hospital"), _I, "intr"),
         (("taken", "to", "hospital"), _I, "intr"),
+        (("taken", "to", "hospitals"), _I, "intr"),
+        (("taken", "to", "the", "hospital"), _I, "intr"),
+        (("rushed", "to", "hospitals"), _I, "intr"),
+        (("rushed", "to", "the", "hospital"), _I, "intr"),
+        (("admitted", "to", "hospitals"), _I, "intr"),
         (("rushed", "to", "hospital"), _I, "intr"),
         (("treated", "for", "injuries"), _I, "intr"),
         (("in", "critical", "condition"), _I, "adj"),
@@ -259,6 +264,7 @@ _TOLL_SKIP = _W(
     "rises rise rising climbed climbs climbing climb jumped jumps increased increases reached "
     "reaches reaching hit hits passed passes surpassed topped tops exceeded neared nears "
     "approached approaches approaching nearing to at of as up further again revised raised "
+    "upward upwards downward downwards "
     "lowered put puts putting given set "
     "originally initially first earlier later then overall official final total confirmed "
     "reported numbered totalled totaled totals the from went gone grew grown swelled soared "
@@ -279,7 +285,7 @@ _AUX = _W(
     "were was are is have has had been be being reportedly also later all both confirmed "
     "believed thought known still now remain remained remains subsequently eventually "
     "initially originally already apparently allegedly officially either got tragically "
-    "sadly so far since who that which to reported earlier then ultimately".split()
+    "sadly so far since who that which to reported earlier then ultimately feared".split()
 )
 _BE = _W("were was are is been be being got".split())
 _RELATIVE = _W(["who", "that", "which"])
