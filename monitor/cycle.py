@@ -44,7 +44,7 @@ from monitor.config import Config
 from monitor.db import is_postgres, session_scope
 from monitor.entries import EntryFields
 from monitor.errors import BlockedAddress, ExtractionError, FetchError
-from monitor.feedparse import ParsedFeed, parse_for_poll
+from monitor.feedparse import ParsedFeed, parse_for_poll, score_entries
 from monitor.fetch import Fetcher, FetchResult, HTTPStatusError
 from monitor.models import Article, ArticleVersion, Entry, Feed, PollLog
 from monitor.story import Story, load_story
@@ -106,18 +106,32 @@ def claim_feeds(cfg: Config, engine: Engine, owner: str, now: datetime) -> list[
     """Take every enabled feed that is not backing off and not leased by another worker."""
     full_every = timedelta(hours=cfg["poll"]["full_fetch_hours"])
     disable_after = cfg["poll"]["disable_after_failures"]
-    q = select(Feed).where(
+    conditions = [
         Feed.enabled == True,  # noqa: E712 - SQL expression
         or_(Feed.lease_until.is_(None), Feed.lease_until < now),
         or_(Feed.consecutive_failures == 0, Feed.next_poll_at.is_(None), Feed.next_poll_at <= now),
-    )
+    ]
     if disable_after:
-        q = q.where(Feed.consecutive_failures < disable_after)
-    q = q.order_by(Feed.id).with_for_update(skip_locked=True)
+        conditions.append(Feed.consecutive_failures < disable_after)
+    cols = (
+        select(
+            Feed.id,
+            Feed.url,
+            Feed.current_url,
+            Feed.name,
+            Feed.etag,
+            Feed.last_modified,
+            Feed.last_full_fetch_at,
+            Feed.body_sha256,
+            Feed.consecutive_failures,
+        )
+        .where(*conditions)
+        .order_by(Feed.id)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer anyway
+    )
     jobs = []
     with session_scope(engine) as s:
-        for f in s.exec(q).all():
-            f.lease_owner, f.lease_until = owner, now + LEASE
+        for f in s.exec(cols).all():
             fresh = f.last_full_fetch_at is not None and now - f.last_full_fetch_at < full_every
             jobs.append(
                 FeedJob(
@@ -130,6 +144,13 @@ def claim_feeds(cfg: Config, engine: Engine, owner: str, now: datetime) -> list[
                     f.body_sha256,
                     f.consecutive_failures,
                 )
+            )
+        ids = [j.id for j in jobs]
+        for i in range(0, len(ids), 500):  # one statement per chunk, not one per feed
+            s.execute(
+                update(Feed)
+                .where(Feed.id.in_(ids[i : i + 500]))
+                .values(lease_owner=owner, lease_until=now + LEASE)
             )
     return jobs
 
@@ -247,9 +268,7 @@ class FeedOutcome:
     full_fetch: bool = False
 
 
-async def poll_one(
-    job: FeedJob, fetcher: Fetcher, runner: Runner, story_folder: str | None
-) -> FeedOutcome:
+async def poll_one(job: FeedJob, fetcher: Fetcher, runner: Runner) -> FeedOutcome:
     started = utcnow()
     out = FeedOutcome(job=job, status="error", started_at=started, finished_at=started)
     etag = job.etag if job.conditional else None
@@ -270,9 +289,7 @@ async def poll_one(
             if out.body_sha256 == job.body_sha256:
                 out.status = "not_modified"  # the same bytes as last time: nothing to parse
             else:
-                parsed = await runner.run(
-                    parse_for_poll, res.body, res.final_url, res.content_type, story_folder
-                )
+                parsed = await runner.run(parse_for_poll, res.body, res.final_url, res.content_type)
                 if parsed.is_feed:
                     out.status, out.parsed, out.error = "ok", parsed, parsed.reason or None
                 else:
@@ -341,13 +358,33 @@ def _article_ids(
     return {url: aid for aid, url in found}
 
 
-def store_feed_outcome(
-    s: Session, engine: Engine, cfg: Config, story: Story, out: FeedOutcome, summary: CycleSummary
+def store_feed_batch(
+    engine: Engine, cfg: Config, story: Story, batch: list[FeedOutcome], summary: CycleSummary
 ) -> None:
+    """One transaction per batch of feed results: rows loaded together, logs inserted together."""
+    with session_scope(engine) as s:
+        ids = [out.job.id for out in batch]
+        feeds = {f.id: f for f in s.exec(select(Feed).where(Feed.id.in_(ids))).all()}
+        logs = [
+            store_feed_outcome(s, engine, cfg, story, feeds[out.job.id], out, summary)
+            for out in batch
+            if out.job.id in feeds
+        ]
+        if logs:
+            s.execute(_insert(engine, PollLog.__table__), logs)
+
+
+def store_feed_outcome(
+    s: Session,
+    engine: Engine,
+    cfg: Config,
+    story: Story,
+    feed: Feed,
+    out: FeedOutcome,
+    summary: CycleSummary,
+) -> dict[str, Any]:
+    """Update the feed's health and store its entries; returns the poll-log row."""
     now = out.finished_at
-    feed = s.get(Feed, out.job.id)
-    if feed is None:
-        return
     feed.last_polled_at, feed.lease_owner, feed.lease_until = now, None, None
     entries_n = new_n = 0
     if out.status == "error":
@@ -374,19 +411,17 @@ def store_feed_outcome(
                 feed.last_error, feed.last_error_at = out.error, now
             entries_n, new_n = _store_entries(s, engine, story, feed, out.parsed, now, summary)
             feed.items_seen += new_n
-    s.add(
-        PollLog(
-            feed_id=feed.id,
-            started_at=out.started_at,
-            finished_at=now,
-            status=out.status,
-            http_status=out.http_status,
-            error=out.error,
-            entries=entries_n,
-            new_entries=new_n,
-            bytes=out.size,
-            duration_ms=int((out.finished_at - out.started_at).total_seconds() * 1000),
-        )
+    return dict(
+        feed_id=feed.id,
+        started_at=out.started_at,
+        finished_at=now,
+        status=out.status,
+        http_status=out.http_status,
+        error=out.error,
+        entries=entries_n,
+        new_entries=new_n,
+        bytes=out.size,
+        duration_ms=int((out.finished_at - out.started_at).total_seconds() * 1000),
     )
 
 
@@ -419,13 +454,22 @@ def _store_entries(
             or (e.updated_at is not None and existing[e.key].updated_at != e.updated_at)
         )
     ]
+    changed_keys = {e.key for e in changed}
     unchanged_ids = [
-        existing[e.key].id for e in parsed.entries if e.key in existing and e not in changed
+        existing[e.key].id
+        for e in parsed.entries
+        if e.key in existing and e.key not in changed_keys
     ]
+    # Lenient relevance only for what is new or changed (the rest was decided before).
+    score_entries(new + changed, story)
     outlet = feed.name
     want: dict[str, tuple[EntryFields, str]] = {}
     for e in new + changed:
-        if e.relevant and e.article_url and not (e in changed and existing[e.key].article_id):
+        if (
+            e.relevant
+            and e.article_url
+            and not (e.key in changed_keys and existing[e.key].article_id)
+        ):
             want.setdefault(e.article_url, (e, outlet or _host(e.article_url)))
     ids = _article_ids(s, engine, story, want, now)
     if new:
@@ -674,14 +718,10 @@ async def _poll_stage(
     summary: CycleSummary,
     progress: bool,
 ) -> None:
-    folder = str(story.folder)
-
     def write(batch: list[FeedOutcome]) -> None:
-        with session_scope(engine) as s:
-            for out in batch:
-                store_feed_outcome(s, engine, cfg, story, out, summary)
+        store_feed_batch(engine, cfg, story, batch, summary)
 
-    tasks = [asyncio.create_task(poll_one(j, fetcher, runner, folder)) for j in jobs]
+    tasks = [asyncio.create_task(poll_one(j, fetcher, runner)) for j in jobs]
     with _Bar(progress, len(jobs), "feeds") as bar:
         await _drain(tasks, write, bar)
 

@@ -26,6 +26,8 @@ TRACKING_PARAMS = frozenset(
     taid""".split()
 )
 _TAG = re.compile(r"<[^>]+>")
+# Script and style bodies are code, not text; comments are nobody's text either.
+_DROP = re.compile(r"<(script|style|template)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
 _BLOCK = re.compile(r"</?(?:p|div|br|li|h[1-6]|blockquote|tr|section|article)\b[^>]*>", re.I)
 _WS = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
 
@@ -78,10 +80,12 @@ def is_http_url(value: str | None) -> bool:
 
 
 def html_to_text(value: str | None) -> str:
-    """Feed HTML (already sanitised by feedparser) to plain text, paragraphs on their own lines."""
+    """Feed HTML to plain text, paragraphs on their own lines (no markup survives)."""
     if not value:
         return ""
-    text = html.unescape(_TAG.sub("", _BLOCK.sub("\n", value)))
+    if "<" in value:
+        value = _TAG.sub("", _BLOCK.sub("\n", _DROP.sub(" ", value)))
+    text = html.unescape(value)
     lines = (_WS.sub(" ", line).strip() for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
