@@ -115,13 +115,17 @@ def baseline_for(session: Session, story: Story) -> dict[str, Any]:
 
 
 def dedup_key(rel: Relation) -> str:
-    """Same relation, same baseline item, same observed values → same key (64 hex)."""
+    """Same relation, same baseline item, same observed values → same key (64 hex).
 
-    # Who said it (speaker wording, a figure's attribution) does not make it another
-    # observation: the headline's "toll rises to 83" and the body's sourced 83 are one.
+    Who said it (speaker wording, a figure's attribution) does not make another observation:
+    the headline's "toll rises to 83" and the body's sourced 83 are one. Nor does the wording
+    of a quote matched to a baseline quote: the headline's fragment and the body's full quote
+    of one statement, with one relation, are one finding (a new statement keeps its words)."""
     skip = ("speaker", "diff", "attribution")
     observed = {k: v for k, v in rel.observed.items() if k not in skip}
-    if "quote" in observed:
+    if "quote" in observed and rel.baseline_key and rel.relation != "silent_edit":
+        observed.pop("quote")
+    elif "quote" in observed:
         observed["quote"] = normalise(observed.get("quote") or "")
     prev = observed.get("previous_version")
     if isinstance(prev, dict) and "quote" in prev:
@@ -194,6 +198,13 @@ def _earlier_keys(session: Session, article: Article, version: ArticleVersion) -
     return set(session.exec(stmt).all())
 
 
+def _richness(item: tuple[Relation, Claim | None]) -> tuple[bool, int]:
+    claim = item[1]
+    if claim is None:
+        return (True, 0)
+    return (not claim.data.get("attribution"), -len(claim.data.get("quote") or ""))
+
+
 def _store_findings(
     session: Session,
     story: Story,
@@ -207,8 +218,9 @@ def _store_findings(
     )
     stored: list[Finding] = []
     now = utcnow()
-    # Of two claims making one observation, keep the sourced one (its sentence says more).
-    pending = sorted(pending, key=lambda p: not p[1] or not p[1].data.get("attribution"))
+    # Of two claims making one observation, keep the sourced one, and the longer quote: its
+    # sentence says more.
+    pending = sorted(pending, key=_richness)
     for rel, claim in pending:
         key = dedup_key(rel)
         # A silent edit is new by nature; anything else an earlier version said is not news.

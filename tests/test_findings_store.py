@@ -225,3 +225,23 @@ def test_wire_copy_is_recognisable(engine, make_config, tmp_path) -> None:
     lines = [json.loads(x) for x in findings_lines(make_config(tmp_path), engine, as_json=True)]
     by_outlet = {(x["article"]["outlet"], x["relation"]): x for x in lines}
     assert by_outlet[("Paper One", "reworded")]["syndicated_with"] == ["Paper Two"]
+
+
+def test_one_statement_quoted_twice_in_one_article_is_one_finding(engine) -> None:
+    text = (
+        "Rubio: Cuba “ready to fall” after the Caracas raid that captured Maduro\n"
+        "“Cuba is ready to fall. It’s going down for the count,” Secretary of State Marco "
+        "Rubio said after the US raid in Caracas that captured Maduro.\n"
+        "“We are going to run the country,” Trump said of Venezuela after the raid.\n"
+        "“We will look after the oil,” Trump added, speaking of Venezuela after the raid.\n"
+    )
+    with session_scope(engine) as s:
+        a = add_article(s, "https://wire.example/l", "Wire")
+        found = process_version(s, STORY, a, add_version(s, a, 1, text), None)
+        pairs = sorted((f.relation, f.baseline_key) for f in found)
+        # Headline fragment and body quote: one re-attribution, with the body's full quote.
+        assert pairs.count(("reattributed", "quote:trump:2")) == 1
+        full = next(f for f in found if f.relation == "reattributed")
+        assert full.observed["quote"].startswith("Cuba is ready to fall. It’s going down")
+        # Two different new statements stay two findings.
+        assert pairs.count(("new_statement", None)) == 2
