@@ -45,10 +45,12 @@ Relations, tried in this order:
    baseline's, else ``contradicts``;
 4. revision language next to the figure, or the claim's ``previous`` set → ``updated``
    (either direction: an explicit revision supersedes);
-5. a larger figure → ``updated`` when the baseline allows a larger true number (open-ended
+5. a figure inside the bounds of an upper-bound or range baseline ("up to 30" → 20) →
+   ``qualifier_changed`` (sharper, not different);
+6. a larger figure → ``updated`` when the baseline allows a larger true number (open-ended
    hedge, an interval that contains it, or ``expected_to_rise``), else ``contradicts``
    (exactly 32 → 40);
-6. a smaller figure → ``contradicts`` (at least 80 → 75, or an early "at least 40": a lower
+7. a smaller figure → ``contradicts`` (at least 80 → 75, or an early "at least 40": a lower
    count, however hedged, is not what the baseline says).
 
 Revision language (``REVISION``) is looked for within a few words of the figure: "rose to",
@@ -316,6 +318,8 @@ def classify_figure(obs: Mapping[str, Any], base: Mapping[str, Any]) -> tuple[st
         return "contradicts", "vague quantity outside the baseline's interval"
     if obs.get("previous") is not None or has_revision_language(obs):
         return "updated", "presented as a revision"
+    if bq in (*UPPER_BOUNDS, "range") and bi[0] <= oi[0] and oi[1] <= bi[1]:
+        return "qualifier_changed", "a sharper figure within the baseline's bounds"
     if representative(obs) > representative(base):
         if bi[1] == math.inf or base.get("expected_to_rise") or bi[1] >= oi[0]:
             return "updated", "larger, and the baseline allows a larger count"

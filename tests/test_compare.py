@@ -479,3 +479,41 @@ LONG = [
 @pytest.mark.parametrize(("label", "claim", "expected"), LONG, ids=[x[0] for x in LONG])
 def test_long_quotes_holding_several_statements(label, claim, expected):
     assert [(r.relation, r.baseline_key) for r in compare_statement(claim, BASELINE)] == expected
+
+
+def base_with(**item):
+    full = {"metric": "killed", "group_key": "total", "high": None, "expected_to_rise": False}
+    return {"figures": {"killed:total": {**full, **item}}, "statements": {}}
+
+
+OTHER_BASELINES = [
+    # (baseline item, observed, relation): the rules read the same from any baseline hedge.
+    ({"low": 1, "high": 30, "qualifier": "up_to"}, fig(1, 30, "at_most"), "confirms"),
+    ({"low": 1, "high": 30, "qualifier": "up_to"}, fig(30, 30, "exact"), "qualifier_changed"),
+    ({"low": 1, "high": 30, "qualifier": "up_to"}, fig(40, 40, "exact"), "contradicts"),
+    ({"low": 1, "high": 30, "qualifier": "up_to"}, fig(20, 20, "exact"), "qualifier_changed"),
+    ({"low": 1, "high": 9, "qualifier": "fewer_than"}, fig(10, 10, "exact"), "qualifier_changed"),
+    ({"low": 20, "high": 30, "qualifier": "range"}, fig(20, 30, "range"), "confirms"),
+    ({"low": 20, "high": 30, "qualifier": "range"}, fig(25, 25, "exact"), "qualifier_changed"),
+    ({"low": 20, "high": 30, "qualifier": "range"}, fig(15, 15, "exact"), "contradicts"),
+    ({"low": 20, "high": 30, "qualifier": "range"}, fig(35, 35, "exact"), "contradicts"),
+    (
+        {"low": 20, "high": 30, "qualifier": "range", "expected_to_rise": True},
+        fig(35, 35, "exact"),
+        "updated",
+    ),
+    ({"low": 80, "high": 80, "qualifier": "about"}, fig(84, 84, "exact"), "qualifier_changed"),
+    ({"low": 80, "high": 80, "qualifier": "about"}, fig(78, 78, "about"), "confirms"),
+    ({"low": 80, "high": 80, "qualifier": "about"}, fig(90, 90, "exact"), "contradicts"),
+    ({"low": 24, "high": None, "qualifier": "vague"}, fig(32, 32, "exact"), "updated"),
+    (
+        {"low": 101, "high": None, "qualifier": "more_than"},
+        fig(100, None, "at_least"),
+        "qualifier_changed",
+    ),
+]
+
+
+@pytest.mark.parametrize(("item", "claim", "relation"), OTHER_BASELINES)
+def test_rules_hold_for_every_baseline_hedge(item, claim, relation):
+    assert [r.relation for r in compare_figure(claim, base_with(**item))] == [relation]
