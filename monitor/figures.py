@@ -211,6 +211,24 @@ _RIGHT: list[tuple[tuple[str, ...], str, str]] = sorted(
         (("in", "critical", "condition"), _I, "adj"),
         (("in", "serious", "condition"), _I, "adj"),
         (("suffered", "injuries"), _I, "intr"),
+        *[
+            ((verb, adj, noun), _I, "intr")
+            for verb in ("suffered", "sustained", "received")
+            for adj in (
+                "serious",
+                "critical",
+                "minor",
+                "severe",
+                "multiple",
+                "gunshot",
+                "burn",
+                "head",
+                "life-threatening",
+                "grave",
+            )
+            for noun in ("injuries", "wounds")
+        ],
+        (("with", "gunshot", "wounds"), _I, "intr"),
         (("sustained", "injuries"), _I, "intr"),
         (("among", "the", "injured"), _I, "adj"),
         (("among", "the", "wounded"), _I, "adj"),
@@ -285,7 +303,8 @@ _AUX = _W(
     "were was are is have has had been be being reportedly also later all both confirmed "
     "believed thought known still now remain remained remains subsequently eventually "
     "initially originally already apparently allegedly officially either got tragically "
-    "sadly so far since who that which to reported earlier then ultimately feared".split()
+    "sadly so far since who that which to reported earlier then ultimately feared today "
+    "yesterday overnight tonight instantly immediately".split()
 )
 _BE = _W("were was are is been be being got".split())
 _RELATIVE = _W(["who", "that", "which"])
@@ -296,10 +315,12 @@ _MODALS = _W(
 )
 _STOP = (
     _W(
-        "and or but nor in on at by for with from to into onto during after before when while as "
+        "and or but nor in on at by for with from to into onto during after before when while "
+        "as of "
         "since than that which who whom whose where said says say told according including among "
         "this these there here its their his her our my your them they he she it we i you each "
-        "every around across throughout worldwide nationwide overall far "
+        "every around across throughout worldwide nationwide overall far outside inside behind "
+        "beside beneath underneath overnight yesterday today tonight instantly immediately "
         "more most were was are is have has had be been being will would could may might should "
         "not no so if because although though until amid despite across over under near about "
         "per via against between within without the a an also".split()
@@ -343,8 +364,9 @@ _STATS_AFTER = [("a", "year"), ("per", "year"), ("each", "year"), ("every", "yea
                 ("annually",), ("on", "average"), ("a", "day"), ("per", "day"), ("each", "day"),
                 ("a", "week"), ("per", "week")]  # fmt: skip
 _CONNECTORS = _W(
-    ", and including among them whom of those the ( ) — – - : ; plus mostly mainly all both as "
+    ", and including among them whom of those the ( ) — – - : ; plus mostly mainly all both "
     "well besides versus vs compared with along against another a further this last year week "
+    "also "
     "month".split()
 ) | {","}
 _ADDITIVE = _W(["more", "further", "additional", "other", "extra"])
@@ -359,9 +381,24 @@ _OF_NOUNS = _W("lives deaths killing killings murder murders massacre bodies rem
 # Function words of other languages: such sentences are left alone ("die" is German "the").
 _FOREIGN = _W(
     "der und nach durch von mit den des dem für ist wurde le les et une dans pour est sur el los "
-    "las y para por una con que fue não dos de".split()
+    "las y para por una con que fue não dos de vor jahren zu auf im ein eine nicht sich bei aus "
+    "als wie noch gramm".split()
 )
 _OBJ_START = _W("the a an his her him himself herself them".split())
+_DEAD_ATTRIBUTIVE = _W(
+    "time times heat end ends zone zones weight letter lock wood line ringer centre center "
+    "reckoning cat air battery batteries spot calm giveaway stop set serious".split()
+)
+_LIVES_VERBS = _W(
+    "claimed claim claims claiming cost costs costing took take takes taking lost losing loss "
+    "snuffed ended".split()
+)
+_HEIR_NEXT = _W(
+    "and or in on at from of among including with who aged mostly while during near inside "
+    "outside across after when them whom by so this last since until before as to over for"
+    "".split()
+)
+_ED_ADJ = _W("armed unarmed unidentified suspected alleged retired injured wounded".split())
 _FIGHTERS = _W(
     "men soldiers troops fighters officers personnel servicemen commandos marines guards "
     "policemen members militiamen combatants".split()
@@ -375,7 +412,10 @@ _NON_PERSON = _W(
     "airstrikes raids aircraft planes helicopters boats ships drones tanks weapons guns "
     "rifles cases tests samples reports stories documents pages files homeless displaced "
     "evacuated affected rescued survivors unharmed safe stranded evacuees aircraft plane planes "
-    "jet jets ship vessel vessels boat ambulances".split()
+    "jet jets ship vessel vessels boat ambulances bikes motorcycles trains battalion brigade "
+    "regiment division squad lions elephants animals cattle dogs birds sheep cows horses rhinos "
+    "whales dolphins fish chickens pigs goats tigers wolves bears deer rabbits livestock "
+    "camels monkeys".split()
 )
 _RETRACTION = re.compile(
     r"\b(?:was|were|had been|is|being) (?:wrong|incorrect|mistaken|erroneous|an error|a mistake)"
@@ -775,6 +815,9 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
             break
         if w in _MODALS:
             return False
+        if w == "(" and ge > gs and t.get(j + 2) == ")" and t.text[j + 1].isupper():
+            j += 3  # "Three District Reserve Group (DRG) personnel were injured"
+            continue
         if w == "of" and ge > gs and steps < 5:
             # "eight members of one family", "members of the armed forces"
             k = j + 1
@@ -816,6 +859,20 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
         return False
     if ge > gs and low[ge - 1] in _NON_PERSON:
         return False
+    head = low[last]
+    if kind == "noun" and j > ge:
+        return None  # "put 16 convicts to death": a noun head follows its number directly
+    if head in ("shot", "stabbed") and last == j and not be_seen:
+        return None  # "One shot." in a caption; "3 were shot" is the injured reading
+    if head in ("die", "dies") and (_has(low, ",", ge, j) or ge - gs > 3):
+        return None  # German "die", or a relative clause: "Add-ons, die ..."
+    if head == "dead" and last == j and t.get(last + 1) in _DEAD_ATTRIBUTIVE:
+        return None  # attributive: "dead time", "dead heat"
+    if head == "trapped" and t.get(last + 1) == "by":
+        return None  # besieged, not missing
+    before = low[max(0, m.hs - 3) : m.hs]
+    if head == "lives" and last == j and not any(w in _LIVES_VERBS for w in before):
+        return None  # "makes a difference to millions of lives"
     # Active voice: "three gunmen killed 12" / "who killed" — the number is the perpetrators.
     if kind == "verb" and not be_seen:
         after = t.get(last + 1)
@@ -861,6 +918,10 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
     return _Right(metric, gs, ge, last, kind, adjacent, reduced)
 
 
+def _has(seq: list[str], item: str, start: int, stop: int) -> bool:
+    return item in seq[start:stop]
+
+
 def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     """Casualty verb or toll noun before the number: "killing 25", "the toll rose to 100"."""
     low = t.low
@@ -882,6 +943,9 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     if w in _LEFT_VERBS:
         if t.get(k - 1) in ("to", "could", "would", "may", "might", "will", "can", "'d"):
             return False
+        first = t.text[m.hs]
+        if t.text[k].islower() and first[:1].isupper() and first[:1].isalpha():
+            return None  # "was killed  Two crew members ...": a lost sentence break
         return _LEFT_VERBS[w]
     if w == "up" and t.get(k - 1) == "rounded":
         return _D
@@ -1221,6 +1285,11 @@ def _connected(t: _Toks, a: _Mention, b: _Mention, heir: _Mention) -> bool:
             return False  # "killed, a hospital source said"
     if t.get(ge) in _BE or t.get(ge) in ("have", "has", "had"):
         return False  # "11 drowned and 30 were rescued": the heir has a verb of its own
+    after = t.get(ge)
+    if after[:1].isalpha() and after not in _HEIR_NEXT:
+        return False  # "thousands more reported cases", "4 seriously"
+    if ge > gs and t.low[ge - 1].endswith("ed") and t.low[ge - 1] not in _ED_ADJ:
+        return False  # "about 50 Russians deported"
     if backwards and not between:
         return False
     # A new clause does not share the metric: "killed 12 people and destroyed 30 houses"
