@@ -100,13 +100,26 @@ def store_claims(session: Session, story: Story, version: ArticleVersion) -> lis
 # ---------------------------------------------------------------------------- baseline
 
 
+_BASELINES: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
 def baseline_for(session: Session, story: Story) -> dict[str, Any]:
-    """The baseline file when it loads (the desk's latest edit), else the Story row's copy."""
+    """The baseline file when it loads (the desk's latest edit), else the Story row's copy.
+
+    Cached on the file's mtime and size: an edit is seen at the next version, and a poll
+    cycle does not re-parse the file for every article."""
     from monitor.baseline import load_baseline
 
+    path = story.baseline_path
     try:
-        return load_baseline(story).to_dict()
-    except ConfigError:
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key not in _BASELINES:
+            if len(_BASELINES) > 16:
+                _BASELINES.clear()
+            _BASELINES[key] = load_baseline(story).to_dict()
+        return _BASELINES[key]
+    except (OSError, ConfigError):
         row = session.get(StoryRow, story.key)
         return dict(row.baseline or {}) if row else {}
 
