@@ -282,6 +282,7 @@ _TOLL_SKIP = _W(
     "rises rise rising climbed climbs climbing climb jumped jumps increased increases reached "
     "reaches reaching hit hits passed passes surpassed topped tops exceeded neared nears "
     "approached approaches approaching nearing to at of as up further again revised raised "
+    "corrected adjusted updated amended "
     "upward upwards downward downwards "
     "lowered put puts putting given set "
     "originally initially first earlier later then overall official final total confirmed "
@@ -827,6 +828,12 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
                 j = k
                 steps += 1
                 continue
+        if w in _PP_START and ge > gs:
+            k = _past_pp(t, j)
+            if k < 0:
+                return None
+            j = k  # "All 66 people aboard the jet are presumed dead"
+            break
         if not _is_np_word(t, j):
             return None
         ge = j + 1
@@ -862,7 +869,7 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
     head = low[last]
     if kind == "noun" and j > ge:
         return None  # "put 16 convicts to death": a noun head follows its number directly
-    if head in ("shot", "stabbed") and last == j and not be_seen:
+    if head == "shot" and last == j and not be_seen:
         return None  # "One shot." in a caption; "3 were shot" is the injured reading
     if head in ("die", "dies") and (_has(low, ",", ge, j) or ge - gs > 3):
         return None  # German "die", or a relative clause: "Add-ons, die ..."
@@ -918,6 +925,23 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
     return _Right(metric, gs, ge, last, kind, adjacent, reduced)
 
 
+_PP_START = _W("aboard on in at inside from near onboard".split())
+
+
+def _past_pp(t: _Toks, j: int) -> int:
+    """Index of the passive "were"/"are" after a short place phrase ("in the building"),
+    or -1; the phrase may not hold punctuation, numbers or verbs of its own."""
+    for k in range(j + 1, min(t.n, j + 7)):
+        w = t.low[k]
+        if w in _BE:
+            return k
+        if w in _PUNCT or w[:1].isdigit() or w in _MODALS or w in _RELATIVE:
+            return -1
+        if w in NUMBER_WORDS or _match_right_phrase(t, k):
+            return -1
+    return -1
+
+
 def _has(seq: list[str], item: str, start: int, stop: int) -> bool:
     return item in seq[start:stop]
 
@@ -949,6 +973,11 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
         return _LEFT_VERBS[w]
     if w == "up" and t.get(k - 1) == "rounded":
         return _D
+    b = k
+    while b >= 0 and k - b < 4 and t.low[b] in _PREV_FILLER:
+        b -= 1
+    if b >= 0 and t.low[b] == "from" and t.get(b - 1) in ("up", "down") and b < k + 1:
+        return "?"  # "up from the previously reported 40": an earlier value of the toll
     if w in ("lost", "losing", "lose", "loses"):
         # "the army said it lost nine men": losing fighters means they were killed.
         gs, ge = _np_after(t, m.qe)
@@ -1125,7 +1154,7 @@ def _judge_one(t: _Toks, m: _Mention, deltas: set[int]) -> None:
         if ge > gs and t.low[ge - 1] in _NON_PERSON:
             m.rejected = True
             return
-        for words in _STATS_AFTER:
+        for words in _STATS_AFTER if left != "?" else ():  # "up from 48 a day earlier"
             if tuple(t.low[ge : ge + len(words)]) == words:
                 m.rejected = True
                 return
