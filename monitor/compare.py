@@ -6,7 +6,11 @@ Every function here is pure: claims and baseline items go in (plain dicts, as th
 Figures
 =======
 A figure is matched to the baseline item with the same ``metric`` and ``group_key`` (key
-``"<metric>:<group_key>"``, e.g. ``killed:total``). Figures of group ``other`` are never compared.
+``"<metric>:<group_key>"``, e.g. ``killed:total``). Figures of group ``other`` are not compared,
+with one exception: a figure grouped ``total`` or ``other`` that prints exactly the number of a
+baseline sub-count of the same metric ("Cuba mourns its 32 dead", "32 of its citizens" against
+the Cubans' 32) is compared with that sub-count (``part_count_for``; ``observed`` then keeps
+``group_as_extracted``). A whole is not the size of one of its parts.
 
 Each hedge bounds the true number by an interval (``low``/``high`` as the claim contract gives
 them; the *stated number* is the number the text printed):
@@ -327,13 +331,46 @@ def classify_figure(obs: Mapping[str, Any], base: Mapping[str, Any]) -> tuple[st
     return "contradicts", "smaller than the baseline"
 
 
+def part_count_for(claim: Mapping[str, Any], baseline: Any) -> str | None:
+    """The baseline sub-count a loosely grouped figure stands for, if any.
+
+    A figure grouped ``total`` or ``other`` ("Cuba mourns its 32 dead", "32 of its citizens")
+    whose printed number is exactly the printed number of a baseline item for another group of
+    the same metric is that item's figure: a whole is not the size of one of its parts, and an
+    unnamed group with the sub-count's exact number is that group."""
+    group = claim.get("group_key")
+    if group not in ("total", "other"):
+        return None
+    mine = stated(claim.get("low"), claim.get("high"), claim.get("qualifier", "exact"))
+    if mine is None or mine[0] != mine[1]:
+        return None
+    total = _figures_of(baseline).get(f"{claim.get('metric')}:total")
+    if group == "total" and total is not None and same_number(claim, total):
+        return None
+    for key, item in _figures_of(baseline).items():
+        if item.get("metric") != claim.get("metric") or item.get("group_key") in (group, "total"):
+            continue
+        theirs = stated(item.get("low"), item.get("high"), item.get("qualifier", "exact"))
+        if theirs == mine:
+            return key
+    return None
+
+
 def compare_figure(claim: Mapping[str, Any], baseline: Any) -> list[Relation]:
     """Classify one figure claim against the baseline (see the module docstring)."""
-    if claim.get("type", "figure") != "figure" or claim.get("group_key") in (None, "other"):
+    if claim.get("type", "figure") != "figure" or claim.get("group_key") is None:
+        return []
+    part = part_count_for(claim, baseline)
+    if part is not None:
+        group = part.split(":", 1)[1]
+        claim = {**claim, "group_key": group, "group_as_extracted": claim.get("group_key")}
+    if claim.get("group_key") == "other":
         return []
     key = figure_key(claim)
     item = _figures_of(baseline).get(key)
     observed = figure_observed(claim)
+    if part is not None:
+        observed["group_as_extracted"] = claim["group_as_extracted"]
     if item is None:
         return [Relation("new_figure", key, None, observed, "no baseline item")]
     relation, reason = classify_figure(claim, item)

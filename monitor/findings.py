@@ -134,7 +134,7 @@ def dedup_key(rel: Relation) -> str:
     the headline's "toll rises to 83" and the body's sourced 83 are one. Nor does the wording
     of a quote matched to a baseline quote: the headline's fragment and the body's full quote
     of one statement, with one relation, are one finding (a new statement keeps its words)."""
-    skip = ("speaker", "diff", "attribution")
+    skip = ("speaker", "diff", "attribution", "group_as_extracted")
     observed = {k: v for k, v in rel.observed.items() if k not in skip}
     if "quote" in observed and rel.baseline_key and rel.relation != "silent_edit":
         observed.pop("quote")

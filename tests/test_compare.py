@@ -517,3 +517,25 @@ OTHER_BASELINES = [
 @pytest.mark.parametrize(("item", "claim", "relation"), OTHER_BASELINES)
 def test_rules_hold_for_every_baseline_hedge(item, claim, relation):
     assert [r.relation for r in compare_figure(claim, base_with(**item))] == [relation]
+
+
+@pytest.mark.parametrize(
+    ("claim", "expected"),
+    [
+        # "Cuba mourns its 32 dead": the Cubans' count under the group "people".
+        (fig(32, 32, "exact"), [("confirms", "killed:cuban_personnel")]),
+        (fig(32, None, "at_least"), [("qualifier_changed", "killed:cuban_personnel")]),
+        # "32 of its citizens": an unnamed group with the sub-count's exact number.
+        (fig(32, 32, "exact", "other"), [("confirms", "killed:cuban_personnel")]),
+        # Other numbers keep their group.
+        (fig(33, 33, "exact"), [("contradicts", "killed:total")]),
+        (fig(12, 12, "exact", "other"), []),
+        (fig(80, None, "at_least"), [("confirms", "killed:total")]),
+        (fig(32, 32, "exact", metric="injured"), [("new_figure", "injured:total")]),
+    ],
+)
+def test_a_loosely_grouped_sub_count(claim, expected):
+    rels = compare_figure(claim, BASELINE)
+    assert [(r.relation, r.baseline_key) for r in rels] == expected
+    for r in rels:
+        assert r.observed["group_key"] == r.baseline_key.split(":")[1]
