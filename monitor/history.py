@@ -183,8 +183,15 @@ def _claim_text(c: Claim) -> str:
 def _article_view(
     session: Session, story: Story, url: str, rows: Sequence[Row], as_json: bool
 ) -> str:
+    wanted = [url]
+    try:  # the stored URL is canonical (tracking parameters and fragments dropped)
+        from monitor.entries import canonical_url
+
+        wanted.append(canonical_url(url))
+    except (ImportError, ValueError):
+        pass
     article = session.exec(
-        select(Article).where(Article.story_key == story.key, Article.url == url)
+        select(Article).where(Article.story_key == story.key, col(Article.url).in_(wanted))
     ).first()
     if article is None:
         raise ConfigError(f"--article: no article with URL {url!r} is stored for this story")

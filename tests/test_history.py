@@ -211,3 +211,9 @@ def test_cli_history_passes_its_options(filled):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert [len(i["timeline"]) for i in data["items"]] == [2]
+
+
+def test_article_url_is_found_with_tracking_parameters(filled):
+    cfg, engine = filled
+    out = render_history(cfg, engine, article_url="https://ledger.example/edited?utm_source=rss")
+    assert "v2" in out
