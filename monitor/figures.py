@@ -97,7 +97,7 @@ _HAS_CASUALTY = re.compile(
     r"(?<![a-z])(?:kill|dead|death|die[ds]?\b|dying|wound|injur|hurt|missing|unaccounted|arrest|detain|"
     r"custody|bod(?:y|ies)|toll|lives|fatalit|perish|slain|murder|shot|stabb|hospital|victim|"
     r"trapped|rounded up|sacrifice|massacre|drown|critical condition|tally|\blost\b|losing|"
-    r"execut|behead)"
+    r"execut|behead|remains of)"
 )
 
 _TOKEN = re.compile(
@@ -369,7 +369,8 @@ _STATS_AFTER = [("a", "year"), ("per", "year"), ("each", "year"), ("every", "yea
                 ("a", "week"), ("per", "week")]  # fmt: skip
 _CONNECTORS = _W(
     ", and including among them whom of those the ( ) — – - : ; plus mostly mainly all both "
-    "well besides versus vs compared with along against another a further this last year week "
+    "well besides versus vs compared with along alongside against another a further this last "
+    "year week "
     "also "
     "month".split()
 ) | {","}
@@ -388,10 +389,11 @@ _FOREIGN = _W(
     "las y para por una con que fue não dos de vor jahren zu auf im ein eine nicht sich bei aus "
     "als wie noch gramm".split()
 )
-_OBJ_START = _W("the a an his her him himself herself them".split())
+_OBJ_START = _W("the a an his her him himself herself them both".split())
 _DEAD_ATTRIBUTIVE = _W(
     "time times heat end ends zone zones weight letter lock wood line ringer centre center "
-    "reckoning cat air battery batteries spot calm giveaway stop set serious".split()
+    "reckoning cat air battery batteries spot calm giveaway stop set serious trees tree leaves "
+    "fish animals cattle birds cells skin".split()
 )
 _LIVES_VERBS = _W(
     "claimed claim claims claiming cost costs costing took take takes taking lost losing loss "
@@ -819,6 +821,9 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
             break
         if w in _AUX or w == ",":
             if w == ",":
+                skip = _appositive_end(t, j) if ge > gs else -1
+                if skip > 0:
+                    j = skip  # "32 Cuban nationals, members of the armed forces, died"
                 nxt = t.get(j + 1)
                 if not (nxt in _AUX or (_match_right_phrase(t, j + 1) or ("", "verb"))[1]
                         in ("intr",)):  # fmt: skip
@@ -954,6 +959,21 @@ def _past_pp(t: _Toks, j: int) -> int:
     return -1
 
 
+def _appositive_end(t: _Toks, j: int) -> int:
+    """Index of the comma closing an appositive that opens at comma ``j`` ("Some 80 people,
+    including civilians and soldiers, were killed"), or -1. An appositive holding a number is
+    a subgroup and is left to the list logic."""
+    for k in range(j + 1, min(t.n, j + 13)):
+        w = t.low[k]
+        if w == ",":
+            return k if k > j + 1 else -1
+        if w[:1].isdigit() or w in NUMBER_WORDS or w in VAGUE or w in _MODALS or w in _BE:
+            return -1
+        if w in (";", ".", ":", "(", ")") or _match_right_phrase(t, k):
+            return -1
+    return -1
+
+
 def _has(seq: list[str], item: str, start: int, stop: int) -> bool:
     return item in seq[start:stop]
 
@@ -1004,6 +1024,9 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
                     return _LEFT_VERBS[t.low[b]]
             if not (_is_np_word(t, b) or t.low[b] in _OBJ_START):
                 break
+    if w == "the" and t.get(k - 1) == "of" and t.get(k - 2) in _OF_NOUNS:
+        k -= 1  # "the remains of the 32 officers"
+        w = "of"
     if w == "of" and t.get(k - 1) in _OF_NOUNS and t.get(k - 2) != "number":
         verb = t.get(k - 3) if t.get(k - 2) == "the" else t.get(k - 2)
         if verb in ("averted", "avert", "averting", "prevent", "prevented", "save", "saved",
