@@ -370,7 +370,7 @@ _STATS_AFTER = [("a", "year"), ("per", "year"), ("each", "year"), ("every", "yea
 _CONNECTORS = _W(
     ", and including among them whom of those the ( ) — – - : ; plus mostly mainly all both "
     "well besides versus vs compared with along alongside against another a further this last "
-    "year week "
+    "year week included include includes recovered found identified "
     "also "
     "month".split()
 ) | {","}
