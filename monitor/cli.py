@@ -125,7 +125,9 @@ def init(obj: Ctx) -> None:
 
 @cli.command()
 @click.option("--once", is_flag=True, required=True, help="Run one full cycle now and exit.")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
+)
 @click.pass_obj
 @friendly
 def poll(obj: Ctx, once: bool, progress: bool | None) -> None:
@@ -187,8 +189,10 @@ def _claim_line(c: dict[str, Any]) -> str:
         hi = "" if c["high"] is None else f"–{c['high']}" if c["high"] != c["low"] else ""
         src = f"  ({c['attribution']})" if c.get("attribution") else ""
         prev = f"  [previously {c['previous']}]" if c.get("previous") is not None else ""
-        return f"{c['metric']:<8} {c['qualifier']:<10} {c['low']}{hi} {c['group']} " \
-               f"[{c['group_key']}]{prev}{src}"
+        return (
+            f"{c['metric']:<8} {c['qualifier']:<10} {c['low']}{hi} {c['group']} "
+            f"[{c['group_key']}]{prev}{src}"
+        )
     return f"quote    {c['speaker_key']:<18} {c['speaker']}: “{c['quote']}”"
 
 
@@ -199,24 +203,38 @@ def _claim_line(c: dict[str, Any]) -> str:
 @click.option("--outlet", metavar="NAME", help="Only findings from this outlet.")
 @click.pass_obj
 @friendly
-def findings(obj: Ctx, as_json: bool, since: str | None, relation: tuple[str, ...],
-             outlet: str | None) -> None:
+def findings(
+    obj: Ctx, as_json: bool, since: str | None, relation: tuple[str, ...], outlet: str | None
+) -> None:
     """The stored findings, oldest first."""
     mod = _need("monitor.findings", "findings")
-    for line in mod.findings_lines(obj.config, obj.engine(), as_json=as_json, since=since,
-                                   relations=list(relation), outlet=outlet):
+    for line in mod.findings_lines(
+        obj.config,
+        obj.engine(),
+        as_json=as_json,
+        since=since,
+        relations=list(relation),
+        outlet=outlet,
+    ):
         click.echo(line)
 
 
 @cli.command()
-@click.option("--item", "baseline_key", metavar="KEY", help="One baseline item (e.g. killed:total).")
+@click.option(
+    "--item", "baseline_key", metavar="KEY", help="One baseline item (e.g. killed:total)."
+)
 @click.option("--outlet", metavar="NAME", help="Only this outlet.")
 @click.option("--article", "article_url", metavar="URL", help="One article's versions.")
 @click.option("--relation", metavar="R", multiple=True, help="Only this relation (repeatable).")
 @click.option("--since", metavar="ISO", help="From this date or time.")
 @click.option("--until", metavar="ISO", help="Up to this date or time.")
-@click.option("--by", type=click.Choice(["item", "outlet"]), default="item", show_default=True,
-              help="Group the timeline by baseline item or by outlet.")
+@click.option(
+    "--by",
+    type=click.Choice(["item", "outlet"]),
+    default="item",
+    show_default=True,
+    help="Group the timeline by baseline item or by outlet.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of the terminal view.")
 @click.pass_obj
 @friendly
@@ -227,8 +245,13 @@ def history(obj: Ctx, **options: Any) -> None:
 
 
 @cli.command()
-@click.option("--preview", "preview_path", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Write the digest's HTML to FILE; sends and marks nothing.")
+@click.option(
+    "--preview",
+    "preview_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write the digest's HTML to FILE; sends and marks nothing.",
+)
 @click.option("--send", is_flag=True, help="Build the due digest and deliver it (SMTP or outbox).")
 @click.pass_obj
 @friendly
@@ -289,7 +312,7 @@ def feeds_remove(obj: Ctx, url: str) -> None:
 @click.pass_obj
 @friendly
 def baseline(obj: Ctx, force: bool) -> None:
-    """(Re)draft the story's baseline file from the seed; never overwrites an edited one silently."""
+    """(Re)draft the baseline file from the seed; an edited one is never overwritten silently."""
     mod = _need("monitor.baseline", "the baseline")
     click.echo(mod.draft_command(obj.config, force=force))
 
@@ -307,8 +330,12 @@ def status(obj: Ctx, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--workdir", metavar="DIR", type=click.Path(file_okay=False),
-              help="Where the demo keeps its database and outbox (default: demo-output/).")
+@click.option(
+    "--workdir",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Where the demo keeps its database and outbox (default: demo-output/).",
+)
 @click.pass_obj
 @friendly
 def demo(obj: Ctx, workdir: str | None) -> None:

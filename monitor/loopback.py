@@ -37,7 +37,7 @@ class Seen:
 
 
 class LoopbackServer:
-    """``with LoopbackServer() as srv: srv.set('/feed.xml', xml); httpx.get(srv.url('/feed.xml'))``"""
+    """``with LoopbackServer() as srv: srv.set('/f.xml', xml); httpx.get(srv.url('/f.xml'))``"""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
@@ -65,8 +65,11 @@ class LoopbackServer:
                 if route and status == 200 and _not_modified(route, self.headers):
                     status = 304
                 with server._lock:
-                    server.requests.append(Seen("HEAD" if head else "GET", self.path,
-                                                dict(self.headers.items()), status))
+                    server.requests.append(
+                        Seen(
+                            "HEAD" if head else "GET", self.path, dict(self.headers.items()), status
+                        )
+                    )
                 try:
                     if route is None:
                         self._send(404, b"not found", "text/plain", {}, head)
@@ -83,8 +86,14 @@ class LoopbackServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-            def _send(self, status: int, body: bytes, ctype: str | None,
-                      headers: dict[str, str], head: bool) -> None:
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                ctype: str | None,
+                headers: dict[str, str],
+                head: bool,
+            ) -> None:
                 self.send_response(status)
                 if ctype and status != 304:
                     self.send_header("Content-Type", ctype)
@@ -129,7 +138,9 @@ class LoopbackServer:
         return route
 
     def redirect(self, path: str, to: str, status: int = 302) -> None:
-        self.routes[path] = Route(status=status, headers={"Location": to}, content_type="text/plain")
+        self.routes[path] = Route(
+            status=status, headers={"Location": to}, content_type="text/plain"
+        )
 
     def hits(self, path: str) -> list[Seen]:
         with self._lock:

@@ -1,7 +1,7 @@
 """Database tables. Each row is one arrow's result in the data flow, so any step can be re-run
 and every finding traced back to an article version, a sentence and a time.
 
-Times are timezone-aware UTC in Python and stored as UTC (``UTCTime``); use ``monitor.clock.utcnow``.
+Times are aware UTC in Python and stored as UTC (``UTCTime``); use ``monitor.clock.utcnow``.
 Schema changes go through Alembic (``monitor/migrations``): add a revision, never edit one.
 """
 
@@ -94,7 +94,7 @@ class Article(SQLModel, table=True):
 
 
 class Entry(SQLModel, table=True):
-    """One item of one feed. The same article reached through two feeds is two entries, one article."""
+    """One item of one feed. One article reached through two feeds: two entries, one article."""
 
     __tablename__ = "entry"
     __table_args__ = (UniqueConstraint("feed_id", "entry_key", name="uq_entry_feed_key"),)

@@ -52,6 +52,10 @@ def load_story_into_db(cfg: Config, engine: Engine) -> str:
     with session_scope(engine) as s:
         row = s.get(Story, story.key) or Story(key=story.key)
         row.title, row.seed_sha256, row.baseline, row.loaded_at = (
-            story.title, digest, baseline, utcnow())
+            story.title,
+            digest,
+            baseline,
+            utcnow(),
+        )
         s.add(row)
     return f"story {story.key!r}: {note}"

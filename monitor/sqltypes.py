@@ -1,4 +1,4 @@
-"""Column types shared by the models and the migrations (keep them stable: migrations import them)."""
+"""Column types shared by the models and the migrations (keep them stable: migrations use them)."""
 
 from __future__ import annotations
 

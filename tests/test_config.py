@@ -58,18 +58,33 @@ BAD = [
     ("hour out of range", GOOD.replace('"07:00"', '"25:00"'), "digest.time"),
     ("bad timezone", GOOD.replace("Europe/London", "Mars/Olympus"), "digest.timezone"),
     ("missing seed folder", GOOD.replace(str(SEED), "/nonexistent/story"), "story.seed"),
-    ("feed not http", GOOD.replace("https://example.org/world.xml", "ftp://x.org/a"),
-     "feeds[0].url"),
-    ("feed url garbage", GOOD.replace("https://example.org/world.xml", "not a url"),
-     "feeds[0].url"),
-    ("unknown feed key", GOOD.replace('name = "World"', 'name = "World"\ncolor = "red"'),
-     "feeds[0].color: unknown key"),
-    ("duplicate feed", GOOD + '\n[[feeds]]\nurl = "https://example.org/world.xml"\n',
-     "feeds[1].url"),
+    (
+        "feed not http",
+        GOOD.replace("https://example.org/world.xml", "ftp://x.org/a"),
+        "feeds[0].url",
+    ),
+    (
+        "feed url garbage",
+        GOOD.replace("https://example.org/world.xml", "not a url"),
+        "feeds[0].url",
+    ),
+    (
+        "unknown feed key",
+        GOOD.replace('name = "World"', 'name = "World"\ncolor = "red"'),
+        "feeds[0].color: unknown key",
+    ),
+    (
+        "duplicate feed",
+        GOOD + '\n[[feeds]]\nurl = "https://example.org/world.xml"\n',
+        "feeds[1].url",
+    ),
     ("bad database url", GOOD.replace("sqlite:///data/monitor.db", "mysql://x"), "database.url"),
     ("bad recipient", GOOD.replace("desk@example.org", "desk at example"), "digest.to[0]"),
-    ("wrong type", GOOD + "\n[network]\nallow_private_addresses = \"yes\"\n",
-     "network.allow_private_addresses"),
+    (
+        "wrong type",
+        GOOD + '\n[network]\nallow_private_addresses = "yes"\n',
+        "network.allow_private_addresses",
+    ),
     ("port out of range", GOOD + "\n[smtp]\nport = 70000\n", "smtp.port"),
     ("not toml", "[story\nseed=", "not valid TOML"),
 ]
@@ -100,8 +115,12 @@ def test_env_var_selects_config(tmp_path: Path) -> None:
 
 def test_real_process_prints_no_traceback(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace("Europe/London", "Nowhere/Town"))
-    proc = subprocess.run([sys.executable, "-m", "monitor", "--config", str(path), "init"],
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(path), "init"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: digest.timezone")
     assert "Traceback" not in proc.stderr

@@ -12,8 +12,18 @@ from monitor.cli import cli
 from monitor.db import current_revision, get_engine, head_revision, session_scope, upgrade
 from monitor.models import Feed, Story
 
-TABLES = {"feed", "poll_log", "entry", "article", "article_version", "claim", "finding",
-          "digest", "story", "worker"}
+TABLES = {
+    "feed",
+    "poll_log",
+    "entry",
+    "article",
+    "article_version",
+    "claim",
+    "finding",
+    "digest",
+    "story",
+    "worker",
+}
 
 
 def test_migrations_create_every_table_from_empty(db_url: str) -> None:
@@ -62,15 +72,24 @@ def test_commands_refuse_an_uninitialised_database(make_config, tmp_path: Path) 
 
 
 def test_removed_feed_is_disabled_not_deleted(make_config, tmp_path: Path) -> None:
-    cfg = make_config(tmp_path, feeds=[{"url": "https://example.org/a.xml", "name": "A"},
-                             {"url": "https://example.org/b.xml", "name": "B"}])
+    cfg = make_config(
+        tmp_path,
+        feeds=[
+            {"url": "https://example.org/a.xml", "name": "A"},
+            {"url": "https://example.org/b.xml", "name": "B"},
+        ],
+    )
     runner = CliRunner()
     assert runner.invoke(cli, ["--config", str(cfg.path), "init"]).exit_code == 0
-    text = cfg.path.read_text().replace('url = "https://example.org/b.xml"',
-                                        'url = "https://example.org/c.xml"')
+    text = cfg.path.read_text().replace(
+        'url = "https://example.org/b.xml"', 'url = "https://example.org/c.xml"'
+    )
     cfg.path.write_text(text)
     assert runner.invoke(cli, ["--config", str(cfg.path), "init"]).exit_code == 0
     with session_scope(get_engine(cfg.database_url)) as s:
         state = {f.url: f.enabled for f in s.exec(select(Feed)).all()}
-    assert state == {"https://example.org/a.xml": True, "https://example.org/b.xml": False,
-                     "https://example.org/c.xml": True}
+    assert state == {
+        "https://example.org/a.xml": True,
+        "https://example.org/b.xml": False,
+        "https://example.org/c.xml": True,
+    }
