@@ -833,6 +833,11 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
             break
         if w in _MODALS:
             return False
+        if w == "and" and ge > gs and steps < 5 and _is_np_word(t, j + 1):
+            if not _match_right_phrase(t, j + 1) and t.get(j + 1) not in _ADDITIVE:
+                j += 1  # "32 Cuban military and intelligence personnel were killed"
+                steps += 1
+                continue
         if w == "(" and ge > gs and t.get(j + 2) == ")" and t.text[j + 1].isupper():
             j += 3  # "Three District Reserve Group (DRG) personnel were injured"
             continue
@@ -1099,7 +1104,8 @@ _PHRASE_HEADS = _W(
 def _toll_before_phrase(t: _Toks, j: int) -> int:
     """ "The toll from the Caracas raid has risen to 80": find a toll noun whose phrase
     ("from the Caracas raid") ends at token ``j``."""
-    for k in range(j - 1, max(-1, j - 7), -1):
+    # Up to a dozen words back: "the toll from the US raid that captured Nicolás Maduro".
+    for k in range(j - 1, max(-1, j - 13), -1):
         w = t.low[k]
         if w in _PHRASE_HEADS and t.get(k + 1) in ("from", "in", "of", "after", "at", "for"):
             return k
@@ -1610,6 +1616,21 @@ def _group_text(text: str, t: _Toks, m: _Mention) -> str:
     return "people"
 
 
+_POSSESSIVE = re.compile(r"\b(?:its|their)\b", re.I)
+
+
+def _owner_key(story: Story, t: _Toks, m: _Mention, group: str, owner: str) -> str:
+    """ "Cuba said 32 of its personnel died": read "its" as the source's ("Cuba's personnel")
+    so the story's aliases can place the group. Only for short source names."""
+    if len(owner.split()) > 4:
+        return "other"
+    if m.group_s > 0 and t.get(m.group_s - 1) in ("its", "their"):
+        group = t.text[m.group_s - 1] + " " + group
+    if not _POSSESSIVE.search(group):
+        return "other"
+    return _group_key(story, _POSSESSIVE.sub(owner + "'s", group))
+
+
 _KEY_CACHE: dict[tuple[int, str], tuple[Story, str]] = {}
 
 
@@ -1670,6 +1691,9 @@ def _sentence_figures(text: str, sentence: str, base: int, story: Story) -> list
         start, end = t.st[m.hs], t.en[end_tok]
         group = _group_text(text, t, m)
         key = _group_key(story, group)
+        attribution = _attribution(sentence, start - base)
+        if key == "other" and attribution:
+            key = _owner_key(story, t, m, group, attribution)
         figures.append(
             {
                 "type": "figure",
@@ -1679,7 +1703,7 @@ def _sentence_figures(text: str, sentence: str, base: int, story: Story) -> list
                 "qualifier": m.qualifier,
                 "group": group,
                 "group_key": key,
-                "attribution": _attribution(sentence, start - base),
+                "attribution": attribution,
                 "previous": m.previous,
                 "sentence": sentence,
                 "start": start,

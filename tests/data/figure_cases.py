@@ -2414,4 +2414,35 @@ CASES = [
     ),
     ("years_dates", "The 75-year-old woman died in hospital.", []),
     ("years_dates", "He was killed on 14 August.", []),
+    # --- regression: wordings of the seed's main fact reported by the comparison work --------
+    (
+        "seed_story",
+        "Thirty-two Cuban military and intelligence personnel were killed, Havana said.",
+        ["killed 32 32 exact g=cuban_personnel"],
+    ),
+    (
+        "seed_story",
+        "Cuba said 32 members of its armed forces and intelligence services were killed.",
+        ["killed 32 32 exact g=cuban_personnel"],
+    ),
+    (
+        "seed_story",
+        "Cuba has said 32 of its personnel died protecting Maduro.",
+        ["killed 32 32 exact g=cuban_personnel"],
+    ),
+    (
+        "seed_story",
+        "Havana said 32 of its officers died in combat.",
+        ["killed 32 32 exact g=cuban_personnel"],
+    ),
+    (
+        "seed_story",
+        "Venezuela's defence minister said on Thursday the death toll from the US raid that captured Nicolás Maduro had climbed to 83, among them 47 Venezuelan soldiers and the 32 Cubans.",
+        [
+            "killed 83 83 exact g=total",
+            "killed 47 47 exact g=venezuelan_military",
+            "killed 32 32 exact g=cuban_personnel",
+        ],
+    ),
+    ("subgroups", "Nine men and women were injured in the crush.", ["injured 9 9 exact"]),
 ]
