@@ -754,6 +754,8 @@ def _match_right_phrase(t: _Toks, j: int) -> tuple[str, str, int] | None:
 
 
 def _is_np_word(t: _Toks, j: int) -> bool:
+    if not 0 <= j < t.n:
+        return False
     w = t.low[j]
     if w in _STOP or w in _UNITS_AFTER or w in _MONTHS:
         return False

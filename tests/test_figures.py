@@ -192,3 +192,30 @@ def test_real_pages_run_clean() -> None:
             assert fig["high"] is None or fig["high"] >= fig["low"]
             assert fig["low"] < 10**9
     assert seen > 0
+
+
+def test_word_salad_never_breaks_invariants() -> None:
+    """Shuffled words from the table (cut short, odd separators): no exception, and every
+    figure keeps its contract invariants."""
+    import random
+
+    rng = random.Random(20260105)
+    words = " ".join(c["sentence"] for c in CASES).split()
+    for _ in range(3000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 30)))
+        if rng.random() < 0.3:
+            text = text.replace(" ", rng.choice(["\n", ",", " , ", "  ", "."]))
+        if rng.random() < 0.2:
+            text = text[: rng.randint(0, len(text))]
+        for fig in extract_figures(text, STORY):
+            assert text[fig["start"] : fig["end"]] in fig["sentence"]
+            assert fig["low"] >= 1
+            assert fig["high"] is None or fig["high"] >= fig["low"]
+            assert fig["metric"] in ("killed", "injured", "missing", "detained")
+
+
+@pytest.mark.parametrize(
+    "text", ["", "   ", "1", "killed", "at least", "between 5 and", "[", "\n\n"]
+)
+def test_degenerate_inputs(text: str) -> None:
+    assert extract_figures(text, STORY) == []
