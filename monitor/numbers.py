@@ -46,6 +46,7 @@ SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_0
 # Vague plurals: the contract's conventional lower bounds (high stays open).
 VAGUE = {"dozens": 24, "scores": 40, "hundreds": 200, "thousands": 2000, "millions": 2_000_000}
 
+MAX_VALUE = 10_000_000_000  # larger "counts" are identifiers or junk, never tolls
 NUMBER_WORDS = frozenset(UNITS) | frozenset(TENS) | frozenset(SCALES) | {"dozen"}
 
 # A digit token, separators included. Thousands may be written "1,200", "55, 000" (a stray
@@ -70,6 +71,8 @@ class Quantity(NamedTuple):
 def digits_value(token: str, scaled: bool = False) -> float | None:
     """Value of a digit token; ``scaled`` when "million"/"thousand" follows ("1.2 million")."""
     raw = token.replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if len(raw) > 20:
+        return None  # no head count is written with this many digits
     if not scaled and _EURO_THOUSANDS.match(raw):
         return float(raw.replace(".", ""))
     raw = raw.replace(",", "")
@@ -146,6 +149,8 @@ def read_quantity(tokens: list[str], i: int) -> Quantity | None:
         scale = SCALES.get(nxt) if nxt in ("thousand", "million", "billion") else None
         value = digits_value(tok, scaled=scale is not None)
         if value is None:
+            return None
+        if value > MAX_VALUE or (scale and value * scale > MAX_VALUE):
             return None
         if scale:
             return Quantity(int(round(value * scale)), i + 2, "digits")

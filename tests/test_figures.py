@@ -71,6 +71,7 @@ def test_table_size_and_negatives() -> None:
         ("1.500", 1500),
         ("several", None),
         ("many", None),
+        ("123," * 40, None),
     ],
 )
 def test_parse_number(text: str, value: int | None) -> None:
