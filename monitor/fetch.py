@@ -162,11 +162,13 @@ class Fetcher:
         n = clients or max(1, min(64, -(-concurrency // CONNECTIONS_PER_CLIENT)))
         per_client = max(CONNECTIONS_PER_CLIENT, -(-concurrency // n))
         limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client)
+        tls = httpx.create_ssl_context()  # loading the CA store once, not once per client
         self._clients = [
             httpx.AsyncClient(
                 timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
                 limits=limits,
                 follow_redirects=False,
+                verify=tls,
                 trust_env=False,  # no proxies or netrc from the environment
             )
             for _ in range(n)
@@ -294,8 +296,10 @@ class Fetcher:
             loc = headers.get("location")
             if not loc:
                 raise FetchError(f"HTTP {status} without a Location header from {url}")
+            await _drain_small(response)
             return status, loc, None
         if status == 304:
+            await _drain_small(response)
             return status, None, FetchResult(url=url, final_url=url, status=304, headers=headers)
         if status >= 400 or status < 200:
             retry = parse_retry_after(headers.get("retry-after"))
@@ -321,6 +325,15 @@ class Fetcher:
                 url=url, final_url=url, status=status, body=decoder.body(), headers=headers
             ),
         )
+
+
+async def _drain_small(response: httpx.Response, limit: int = 65536) -> None:
+    """Read a small leftover body so the connection can be reused (an unread one is closed)."""
+    seen = 0
+    async for chunk in response.aiter_raw():
+        seen += len(chunk)
+        if seen > limit:
+            return
 
 
 def _pin(url: str, address: str) -> str:
