@@ -54,6 +54,65 @@ def _on_story_fn(story: Story, text: str):  # noqa: ANN202
     return lambda sentence: bool(sentence_on_story(sentence, story, text))
 
 
+def _sentence_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, sentence) of the text's sentences, as the relevance filter splits them."""
+    from monitor.relevance import split_sentences
+
+    spans, pos = [], 0
+    for sentence in split_sentences(text):
+        at = text.find(sentence, pos)
+        if at < 0:
+            continue
+        spans.append((at, at + len(sentence), sentence))
+        pos = at + len(sentence)
+    return spans
+
+
+def _context_fn(story: Story, title: str, text: str):  # noqa: ANN202
+    """Whether a claim's context ties it to the story, beyond its sentence's time and event.
+
+    - In an article that names the event only in passing (an oil or tariff piece saying once
+      "since US forces captured Maduro"), only claims whose own sentence names the event, or
+      the Cuban dead, are the story's: the piece's other figures and quotes are other news.
+    - A quote by a tracked speaker is the story's only when its sentence or a neighbouring one
+      touches the story (Cuba, Venezuela, Maduro, the raid, the dead): Trump on tariffs inside
+      a raid article is not a statement about the raid."""
+    try:
+        from monitor.relevance import (
+            event_is_central,
+            event_sentence,
+            touches_dead,
+            touches_story,
+        )
+    except ImportError:
+        return lambda claim: True
+    central = event_is_central(title, text, story)
+    spans = _sentence_spans(text)
+
+    def index_of(claim: Mapping[str, Any]) -> int | None:
+        start = claim.get("start")
+        if not isinstance(start, int):
+            return None
+        for i, (a, b, _s) in enumerate(spans):
+            if a <= start < b:
+                return i
+        return None
+
+    def ok(claim: Mapping[str, Any]) -> bool:
+        i = index_of(claim)
+        own = spans[i][2] if i is not None else (claim.get("sentence") or "")
+        if not central and not (event_sentence(own, story) or touches_dead(own, story)):
+            return False
+        if claim.get("type") != "statement" or claim.get("speaker_key") in (None, "other"):
+            return True
+        if i is None:
+            return touches_story(own, story)
+        near = [spans[j][2] for j in (i - 1, i, i + 1) if 0 <= j < len(spans)]
+        return any(touches_story(s, story) for s in near)
+
+    return ok
+
+
 def _with_position(claim: dict[str, Any], text: str) -> dict[str, Any]:
     """Add ``sentence_start``: where the claim starts inside its sentence (for revision words)."""
     sentence, start = claim.get("sentence") or "", claim.get("start")
@@ -76,6 +135,7 @@ def store_claims(session: Session, story: Story, version: ArticleVersion) -> lis
         return list(existing)
     text = version.text or ""
     on_story = _on_story_fn(story, text)
+    in_context = _context_fn(story, version.title or "", text)
     rows = []
     for claim in _extract(text, story):
         claim = _with_position(claim, text)
@@ -89,7 +149,7 @@ def store_claims(session: Session, story: Story, version: ArticleVersion) -> lis
             sentence=claim.get("sentence") or "",
             start=int(claim.get("start") or 0),
             end=int(claim.get("end") or 0),
-            on_story=on_story(claim.get("sentence") or ""),
+            on_story=on_story(claim.get("sentence") or "") and in_context(claim),
         )
         session.add(row)
         rows.append(row)

@@ -459,3 +459,70 @@ def article_relevance(title: str, text: str, story: Story) -> RelevanceResult:
         *_reasons(whole),
     ]
     return RelevanceResult(_bounded(score, relevant, ARTICLE_THRESHOLD), relevant, reasons)
+
+
+# ---------------------------------------------------------------- what an article is about
+# An article may name the event in passing only: an oil, tariff or blackout piece that says
+# "since US forces captured Maduro" once. The comparison step then compares only the claims
+# of the sentences that name the event themselves (``event_sentence``), not the article's
+# other figures and quotes. News puts its topic in the headline and the first sentence.
+
+CENTRAL_EVENT_SENTENCES = 3
+CENTRAL_EVENT_SHARE = 0.3
+
+
+def event_sentence(sentence: str, story: Story) -> bool:
+    """Does this sentence name the event itself (as ``article_relevance`` counts it)?"""
+    v = _vocab(story)
+    folded = fold(sentence)
+    if not v.gate.any(folded):
+        return False
+    h = _hits(folded, v)
+    if not h.names_event:
+        return False
+    cuban_dead = h.cuba and h.casualty and (h.figures or h.signatures)
+    if v.not_event.any(folded) and not cuban_dead:
+        return False
+    return _folded_on_story(folded, h, v)
+
+
+def event_is_central(title: str, text: str, story: Story) -> bool:
+    """True when the headline or the first sentence names the event, or the event runs
+    through the text (``CENTRAL_EVENT_SENTENCES`` sentences, or two making
+    ``CENTRAL_EVENT_SHARE`` of it); False for a passing mention."""
+    head = split_sentences(title or "")
+    body = split_sentences(text or "")
+    titles = {" ".join(fold(s).split()) for s in head}
+    lede = list(head)
+    for sentence in body:  # extracted text often starts with the title line
+        lede.append(sentence)
+        if " ".join(fold(sentence).split()) not in titles:
+            break
+    if any(event_sentence(s, story) or touches_dead(s, story) for s in lede):
+        return True
+    events = sum(event_sentence(s, story) for s in body)
+    if events >= CENTRAL_EVENT_SENTENCES:
+        return True
+    return events >= 2 and events >= CENTRAL_EVENT_SHARE * max(1, len(body))
+
+
+def touches_dead(sentence: str, story: Story) -> bool:
+    # A headline about the Cuban dead ("Havana honours 32 fallen compatriots") is the story.
+    v = _vocab(story)
+    h = _hits(fold(sentence), v)
+    return bool(h.cuba and (h.figures or h.signatures) and (h.casualty or h.anchors))
+
+
+def touches_story(sentence: str, story: Story) -> bool:
+    """Does the sentence touch the story at all: an anchor (Maduro, Caracas), Cuba, Venezuela,
+    the event's words or the dead? (Trump or Rubio alone does not: they talk of much else.)"""
+    v = _vocab(story)
+    folded = fold(sentence)
+    return bool(
+        v.anchors.any(folded)
+        or v.cuba.any(folded)
+        or v.venezuela.any(folded)
+        or v.signatures.any(folded)
+        or v.events.any(folded)
+        or v.casualty.any(folded)
+    )
