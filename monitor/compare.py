@@ -103,7 +103,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.quotes import _FUNCTION_WORDS as FUNCTION_WORDS  # one list for both modules
-from monitor.quotes import REWORDED_THRESHOLD, normalise_quote, quote_similarity
+from monitor.quotes import REWORDED_THRESHOLD, Synonyms, normalise_quote, quote_similarity
 from monitor.quotes import word_diff as quotes_word_diff
 
 RELATIONS = (
@@ -497,15 +497,55 @@ def statement_baseline(item: Mapping[str, Any]) -> dict[str, Any]:
     return {"speaker_key": item.get("speaker_key"), "quote": item.get("quote")}
 
 
-def compare_statement(claim: Mapping[str, Any], baseline: Any) -> list[Relation]:
-    """Classify one quote against the baseline quotes (see the module docstring)."""
+def _is_generic(speaker: str | None, generic: Iterable[str]) -> bool:
+    """The speaker phrase names no one in particular ("the government", "a statement")."""
+    mine = " ".join(words(speaker or ""))
+    return bool(mine) and any(mine == " ".join(words(g)) for g in generic)
+
+
+def _generic_speaker_key(
+    quote: str, items: Mapping[str, Mapping[str, Any]], canon: Any
+) -> str | None:
+    """The speaker of the baseline statement a generically credited quote repeats: its words,
+    a part of them, or the same statement in other words; None when it repeats none."""
+    nq = normalise(quote)
+    for item in items.values():
+        bq = item.get("quote", "")
+        if normalise(bq) == nq or is_fragment(quote, bq):
+            return item.get("speaker_key")
+    scores = _scores(quote, items, canon)
+    best = max(scores.items(), key=lambda kv: kv[1], default=None)
+    if best and best[1] >= REATTRIBUTE_MIN:
+        return items[best[0]].get("speaker_key")
+    return None
+
+
+def compare_statement(
+    claim: Mapping[str, Any],
+    baseline: Any,
+    synonyms: Synonyms | None = None,
+    generic_speakers: Iterable[str] = (),
+) -> list[Relation]:
+    """Classify one quote against the baseline quotes (see the module docstring).
+
+    ``synonyms`` (the story's translation vocabulary) makes another translation's words count
+    as the seed's when quotes are scored; ``generic_speakers`` lets a quote credited to "the
+    government" or "the statement" take the speaker of the baseline statement it repeats."""
     speaker = claim.get("speaker_key")
     quote = claim.get("quote") or ""
-    if claim.get("type", "statement") != "statement" or speaker in (None, "other"):
+    canon = synonyms.apply if synonyms else normalise_quote
+    if claim.get("type", "statement") != "statement" or speaker is None:
         return []
     if not words(quote):
         return []
     items = _statements_of(baseline)
+    if speaker == "other":
+        if not _is_generic(claim.get("speaker"), generic_speakers):
+            return []
+        speaker = _generic_speaker_key(quote, items, canon)
+        if speaker is None:
+            return []
+        claim = {**claim, "speaker_key": speaker}
     own = {k: v for k, v in items.items() if v.get("speaker_key") == speaker}
     others = {k: v for k, v in items.items() if v.get("speaker_key") != speaker}
     observed = statement_observed(claim)
@@ -541,7 +581,7 @@ def compare_statement(claim: Mapping[str, Any], baseline: Any) -> list[Relation]
             rel("reattributed", k, f"words of {items[k].get('speaker_key')}", diff=True)
             for k in taken
         ]
-    own_scores, other_scores = _scores(quote, own), _scores(quote, others)
+    own_scores, other_scores = _scores(quote, own, canon), _scores(quote, others, canon)
     best_own = max(own_scores.items(), key=lambda kv: kv[1], default=None)
     best_other = max(other_scores.items(), key=lambda kv: kv[1], default=None)
     if (
@@ -567,16 +607,21 @@ def compare_statement(claim: Mapping[str, Any], baseline: Any) -> list[Relation]
     return [Relation("new_statement", None, None, observed, "not in the baseline")]
 
 
-def _scores(quote: str, items: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
+def _scores(
+    quote: str, items: Mapping[str, Mapping[str, Any]], canon: Any = None
+) -> dict[str, float]:
     """Similarity of ``quote`` to each item it shares content words with.
 
-    A quote much longer than an item (1.5 times its words) may hold it among other words
-    (two statements run together, in another translation): it is also scored by its best
-    window of the item's length."""
+    Both are first read through ``canon`` (the story's synonyms: another translation's words
+    become the seed's). A quote much longer than an item (1.5 times its words) may hold it
+    among other words (two statements run together, in another translation): it is also
+    scored by its best window of the item's length."""
+    canon = canon or normalise_quote
+    quote = canon(quote)
     wq = words(quote)
     out: dict[str, float] = {}
     for key, item in items.items():
-        bq = item.get("quote", "")
+        bq = canon(item.get("quote", ""))
         if not shares_content(bq, quote):
             continue
         score = similarity(bq, quote)
@@ -602,11 +647,16 @@ def _several(
     return keys if total <= 1.3 * len(words(quote)) else []
 
 
-def compare_claim(claim: Mapping[str, Any], baseline: Any) -> list[Relation]:
+def compare_claim(
+    claim: Mapping[str, Any],
+    baseline: Any,
+    synonyms: Synonyms | None = None,
+    generic_speakers: Iterable[str] = (),
+) -> list[Relation]:
     if claim.get("type") == "figure":
         return compare_figure(claim, baseline)
     if claim.get("type") == "statement":
-        return compare_statement(claim, baseline)
+        return compare_statement(claim, baseline, synonyms, generic_speakers)
     return []
 
 

@@ -35,6 +35,7 @@ from monitor.compare import RELATIONS, Relation, compare_claim, compare_versions
 from monitor.errors import ConfigError
 from monitor.models import Article, ArticleVersion, Claim, Finding
 from monitor.models import Story as StoryRow
+from monitor.quotes import Synonyms
 from monitor.story import Story, fold, load_story
 
 # ---------------------------------------------------------------------------- claims
@@ -238,6 +239,17 @@ def _match_claim(rel: Relation, rows: Sequence[Claim]) -> Claim | None:
     return None
 
 
+_SYNONYMS: dict[tuple, Synonyms] = {}
+
+
+def _synonyms(story: Story) -> Synonyms:
+    """The story's translation vocabulary, compiled once per set of groups."""
+    groups = tuple(getattr(story, "quote_synonyms", ()) or ())
+    if groups not in _SYNONYMS:
+        _SYNONYMS[groups] = Synonyms(groups)
+    return _SYNONYMS[groups]
+
+
 def process_version(
     session: Session,
     story: Story,
@@ -252,8 +264,10 @@ def process_version(
     baseline = baseline_for(session, story)
     on_rows = [r for r in rows if r.on_story]
     pending: list[tuple[Relation, Claim | None]] = []
+    synonyms = _synonyms(story)
+    generic = getattr(story, "generic_speakers", ())
     for row in on_rows:
-        for rel in compare_claim(row.data, baseline):
+        for rel in compare_claim(row.data, baseline, synonyms, generic):
             pending.append((rel, row))
     if previous is not None and previous.id is not None:
         prev_rows = store_claims(session, story, previous)

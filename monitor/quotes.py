@@ -130,3 +130,46 @@ def word_diff(a: str, b: str, context: int = 4) -> str:
         if j2 > j1:
             out.append("{+" + " ".join(wb[j1:j2]) + "+}")
     return " ".join(out)
+
+
+class Synonyms:
+    """Story vocabulary for translations: each group's words and phrases count as one word.
+
+    ``apply`` returns the quote's normal form with every member of a group (the longest phrase
+    first, "carried out" before "out") replaced by the group's first member, so another
+    translation of a statement ("carried out their duty with honour and courage") reads like
+    the seed's words ("fulfilled their duty with dignity and heroism") for the similarity score
+    and the shared-content rule. The diff shown to editors still uses the real words."""
+
+    def __init__(self, groups: tuple[tuple[str, ...], ...] | list[list[str]] = ()) -> None:
+        self.phrases: dict[tuple[str, ...], str] = {}
+        for group in groups:
+            members = [tuple(normalise_quote(m).split()) for m in group]
+            members = [m for m in members if m]
+            if len(members) < 2:
+                continue
+            canonical = "".join(members[0])
+            for m in members:
+                self.phrases.setdefault(m, canonical)
+        self.longest = max((len(p) for p in self.phrases), default=0)
+
+    def __bool__(self) -> bool:
+        return bool(self.phrases)
+
+    def apply(self, q: str) -> str:
+        tokens = normalise_quote(q).split()
+        if not self.phrases:
+            return " ".join(tokens)
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for n in range(min(self.longest, len(tokens) - i), 0, -1):
+                canonical = self.phrases.get(tuple(tokens[i : i + n]))
+                if canonical is not None:
+                    out.append(canonical)
+                    i += n
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return " ".join(out)

@@ -96,6 +96,13 @@ class Story:
     groups: Vocabulary
     speakers: Vocabulary
     relevance: Relevance
+    # [quotes] synonyms: groups of words and phrases that translations of one statement use
+    # for each other ("fulfilled" / "carried out", "dignity" / "honour"). Optional.
+    quote_synonyms: tuple[tuple[str, ...], ...] = ()
+    # [quotes] generic_speakers: speaker phrases that name no one in particular ("the
+    # government", "the statement"): such a quote takes the speaker of the baseline quote whose
+    # words it repeats. Optional.
+    generic_speakers: tuple[str, ...] = ()
 
     @property
     def seed_text(self) -> str:
@@ -124,6 +131,15 @@ def _vocabulary(data: dict, section: str, keys: tuple[str, ...], path: Path) -> 
             f"(use one of: {', '.join(keys)})"
         )
     return Vocabulary({k: _strings(table.get(k, {}), "aliases", f"{section}.{k}") for k in keys})
+
+
+def _synonym_groups(data: dict, path: Path) -> tuple[tuple[str, ...], ...]:
+    groups = data.get("quotes", {}).get("synonyms", [])
+    if not isinstance(groups, list) or not all(
+        isinstance(g, list) and all(isinstance(w, str) for w in g) for g in groups
+    ):
+        raise ConfigError(f"{path}: quotes.synonyms: must be a list of lists of strings")
+    return tuple(tuple(g) for g in groups if len(g) > 1)
 
 
 def load_story(folder: str | Path) -> Story:
@@ -159,6 +175,8 @@ def load_story(folder: str | Path) -> Story:
             context_terms=_strings(rel, "context_terms", "relevance"),
             off_topic_terms=_strings(rel, "off_topic_terms", "relevance"),
         ),
+        quote_synonyms=_synonym_groups(data, path),
+        generic_speakers=_strings(data.get("quotes", {}), "generic_speakers", "quotes"),
     )
 
 
