@@ -104,7 +104,7 @@ def _context_fn(story: Story, title: str, text: str):  # noqa: ANN202
         own = spans[i][2] if i is not None else (claim.get("sentence") or "")
         if not central and not (event_sentence(own, story) or touches_dead(own, story)):
             return False
-        if claim.get("type") != "statement" or claim.get("speaker_key") in (None, "other"):
+        if claim.get("type") != "statement":
             return True
         if i is None:
             return touches_story(own, story)
@@ -140,6 +140,12 @@ def store_claims(session: Session, story: Story, version: ArticleVersion) -> lis
     rows = []
     for claim in _extract(text, story):
         claim = _with_position(claim, text)
+        context = in_context(claim)
+        if claim.get("type") == "statement":
+            # A quote repeating the baseline's words is the story's wherever it stands; the
+            # context only decides whether an unknown quote is a new statement of the story.
+            claim["story_context"] = context
+            context = True
         row = Claim(
             version_id=version.id,
             type=claim.get("type", ""),
@@ -150,7 +156,7 @@ def store_claims(session: Session, story: Story, version: ArticleVersion) -> lis
             sentence=claim.get("sentence") or "",
             start=int(claim.get("start") or 0),
             end=int(claim.get("end") or 0),
-            on_story=on_story(claim.get("sentence") or "") and in_context(claim),
+            on_story=on_story(claim.get("sentence") or "") and context,
         )
         session.add(row)
         rows.append(row)
@@ -268,6 +274,8 @@ def process_version(
     generic = getattr(story, "generic_speakers", ())
     for row in on_rows:
         for rel in compare_claim(row.data, baseline, synonyms, generic):
+            if rel.relation == "new_statement" and row.data.get("story_context") is False:
+                continue  # Trump on tariffs, or a quote in a piece naming the raid in passing
             pending.append((rel, row))
     if previous is not None and previous.id is not None:
         prev_rows = store_claims(session, story, previous)

@@ -498,12 +498,25 @@ def event_is_central(title: str, text: str, story: Story) -> bool:
         lede.append(sentence)
         if " ".join(fold(sentence).split()) not in titles:
             break
-    if any(event_sentence(s, story) or touches_dead(s, story) for s in lede):
+    if any(
+        event_sentence(s, story) or touches_dead(s, story) or _lede_names_cast(s, story)
+        for s in lede
+    ):
         return True
     events = sum(event_sentence(s, story) for s in body)
     if events >= CENTRAL_EVENT_SENTENCES:
         return True
     return events >= 2 and events >= CENTRAL_EVENT_SHARE * max(1, len(body))
+
+
+def _lede_names_cast(sentence: str, story: Story) -> bool:
+    # A headline or first sentence naming Maduro or Caracas with Cuba, the US actor, the dead
+    # or the event ("Cuba says its officers guarded Maduro") is about the story, unless it
+    # names another topic too ("Díaz-Canel promises an end to the blackout").
+    v = _vocab(story)
+    h = _hits(fold(sentence), v)
+    facets = h.cuba or h.us or h.casualty or h.events
+    return bool(h.anchors and facets and not h.off_topic and not v.other_events.any(fold(sentence)))
 
 
 def touches_dead(sentence: str, story: Story) -> bool:

@@ -220,7 +220,10 @@ _IN_WORDS_RE = re.compile(
     r"[\s,:]*$",
     re.IGNORECASE,
 )
-_DATELINE_RE = re.compile(rf"[{_UPPER}][{_UPPER} /.'’-]+,[^\n]{{0,50}}?(?:--|—|–)\s*")
+# "SEOUL, Aug. 20 (Agency) --", and the comma-less "WASHINGTON —" / "CARACAS (Agency) —".
+_DATELINE_RE = re.compile(
+    rf"[{_UPPER}][{_UPPER} /.'’-]+(?:,[^\n]{{0,50}}?|\s*\([^)\n]{{1,40}}\))?\s*(?:--|—|–)\s*"
+)
 _HEADLINE_LEAD_RE = re.compile(r"([^:\x00\x01\x02.!?]{1,40}):\s")
 _LEAD_PUNCT_RE = re.compile(r"[\s,;—–\-]*")
 _TERMINAL = ".,!?;:…—"
@@ -634,6 +637,10 @@ def _post_speaker(frame: str, q: _Quote, limit: int, s0: int, s1: int) -> tuple[
         quoted = _QUOTED_AS_RE.search(frame, gap_start, m.start)
         if quoted:  # “…,” local papers quoted him as saying.
             return _phrase_after(frame, quoted.start(1), quoted.end(1), False)
+        return None
+    first = frame[gap_start : m.start].split(None, 1)
+    if first and first[0].islower() and first[0].endswith("ing"):
+        # “…,” rejecting US claims that …: a participle clause, not a speaker phrase.
         return None
     whole = _whole_gap(frame, gap_start, m.start)
     if whole:
