@@ -448,3 +448,41 @@ def test_cli_poll_once_prints_problems_and_summary(
     lines = result.output.strip().splitlines()
     assert lines[-1].startswith("feeds: 1 ok, 1 failed, 0 not modified; 3 new items")
     assert any(line.startswith("feed failed:") and "HTTP 500" in line for line in lines)
+
+
+def test_progress_bar_goes_to_stderr(
+    make_config, tmp_path, engine, loopback, relevance, findings, capsys
+) -> None:
+    site(loopback)
+    cfg = setup(make_config, tmp_path, engine, loopback, three_feeds(loopback))
+    s = run_cycle(cfg, engine, progress=True)
+    captured = capsys.readouterr()
+    assert s.feeds_ok == 3
+    assert "feeds" in captured.err and "articles" in captured.err and captured.out == ""
+
+
+@pytest.mark.postgres
+def test_postgres_claim_skips_rows_locked_by_another_worker(
+    make_config, tmp_path, engine, loopback, frozen
+) -> None:
+    """Two workers on PostgreSQL: a feed row another transaction holds is skipped, not waited
+    for, and a claimed feed is leased so the next claim does not take it either."""
+    from monitor.cycle import claim_feeds
+    from monitor.db import is_postgres
+
+    if not is_postgres(engine):
+        pytest.skip("needs MONITOR_TEST_DATABASE_URL pointing at PostgreSQL")
+    site(loopback)
+    urls = [loopback.url("/rss20.xml"), loopback.url("/atom.xml"), loopback.url("/rss10.rdf")]
+    cfg = setup(make_config, tmp_path, engine, loopback, urls)
+    with engine.connect() as other:
+        tx = other.begin()
+        locked = other.execute(
+            select(Feed.id).where(Feed.url == urls[0]).with_for_update()
+        ).scalar_one()
+        first = claim_feeds(cfg, engine, "worker-a", frozen)
+        assert locked not in {j.id for j in first} and len(first) == 2
+        tx.rollback()
+    second = claim_feeds(cfg, engine, "worker-b", frozen)
+    assert [j.id for j in second] == [locked]  # the other two are leased to worker-a
+    assert claim_feeds(cfg, engine, "worker-c", frozen) == []
