@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import feedparser
@@ -163,7 +164,24 @@ def score_entries(entries: list[EntryFields], story: Any) -> None:
         e.relevance_score, e.relevant = float(res.score), bool(res.relevant)
 
 
-def parse_for_poll(body: bytes, url: str, content_type: str) -> ParsedFeed:
-    """The worker-process job: parse, judge, pick fields (relevance is scored later, for new
-    and changed entries only)."""
-    return parse_feed(body, url, content_type)
+def unscored(entries: list[EntryFields]) -> list[EntryFields]:
+    return [e for e in entries if e.relevant is None]
+
+
+@lru_cache(maxsize=4)
+def _story(folder: str) -> Any:
+    from monitor.story import load_story
+
+    return load_story(folder)
+
+
+def parse_for_poll(
+    body: bytes, url: str, content_type: str, score_with: str | None = None
+) -> ParsedFeed:
+    """The worker-process job: parse, judge, pick fields. ``score_with`` (a story folder) also
+    scores every entry's relevance here: the caller asks for it when all entries are new (a
+    feed's first fetch); otherwise only new and changed entries are scored, by the writer."""
+    parsed = parse_feed(body, url, content_type)
+    if score_with and parsed.entries:
+        score_entries(parsed.entries, _story(score_with))
+    return parsed
