@@ -158,10 +158,23 @@ def bump(port: int, rnd: int, frac: float = 0.1) -> int:
         return int(r.read())
 
 
-def peak_rss_mb() -> tuple[float, float]:
+def _hwm_mb(pid: int) -> float:
+    """Peak resident set (VmHWM) of a live process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_mb() -> tuple[float, list[float]]:
+    """The poller's own peak, and each live parse worker's (they outlive the cycles)."""
+    from monitor import cycle
+
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return me, kids
+    workers = [
+        _hwm_mb(pid) for pool in cycle._POOLS.values() for pid in list(pool._processes or {})
+    ]
+    return me, workers
 
 
 def run_poller(port: int, n: int) -> dict:
@@ -176,8 +189,12 @@ def run_poller(port: int, n: int) -> dict:
     doc = {
         "story": {"seed": str(REPO / "seeds" / "caracas-raid")},
         "database": {"url": f"sqlite:///{tmp / 'bench.db'}"},
-        "network": {"allow_private_addresses": True, "concurrency": CONCURRENCY,
-                    "per_host": PER_HOST, "timeout": 30},
+        "network": {
+            "allow_private_addresses": True,
+            "concurrency": CONCURRENCY,
+            "per_host": PER_HOST,
+            "timeout": 30,
+        },
         "digest": {"outbox": str(tmp / "outbox")},
         "feeds": [{"url": u} for u in feed_urls(port, n)],
     }
@@ -226,8 +243,9 @@ def run_floor(port: int, n: int) -> dict:
     async def rounds() -> dict:
         sem = asyncio.Semaphore(PER_HOST)
         n_clients = -(-PER_HOST // 4)  # the same layout as ours: small pools are cheap
-        clients = [httpx.AsyncClient(limits=httpx.Limits(max_connections=4))
-                   for _ in range(n_clients)]
+        clients = [
+            httpx.AsyncClient(limits=httpx.Limits(max_connections=4)) for _ in range(n_clients)
+        ]
         etags: dict[str, str] = {}
 
         async def get(i: int, url: str, conditional: bool) -> None:
@@ -250,8 +268,18 @@ def run_floor(port: int, n: int) -> dict:
 
 
 def _child(kind: str, port: int, n: int, sample: int) -> dict:
-    cmd = [sys.executable, __file__, "--child", kind, "--port", str(port), "--n", str(n),
-           "--sample", str(sample)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        kind,
+        "--port",
+        str(port),
+        "--n",
+        str(n),
+        "--sample",
+        str(sample),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO)
     if done.returncode != 0:
         raise SystemExit(f"{kind} failed:\n{done.stderr[-3000:]}")
@@ -270,9 +298,11 @@ def main() -> None:
     if args.serve:
         return serve(args.serve)
     if args.child:
-        fn = {"poller": lambda: run_poller(args.port, args.n),
-              "sequential": lambda: run_sequential(args.port, args.n, args.sample),
-              "floor": lambda: run_floor(args.port, args.n)}[args.child]
+        fn = {
+            "poller": lambda: run_poller(args.port, args.n),
+            "sequential": lambda: run_sequential(args.port, args.n, args.sample),
+            "floor": lambda: run_floor(args.port, args.n),
+        }[args.child]
         print(json.dumps(fn()))
         return None
 
@@ -282,8 +312,10 @@ def main() -> None:
         rel = "monitor.relevance (garden items are off story: no articles)"
     except ImportError:
         rel = "fallback: everything relevant (articles are created for every item)"
-    print(f"poll benchmark: {ITEMS} items/feed, {LATENCY * 1000:.0f} ms latency, "
-          f"concurrency {CONCURRENCY}, per host {PER_HOST}, {os.cpu_count()} CPUs; relevance: {rel}")
+    print(
+        f"poll benchmark: {ITEMS} items/feed, {LATENCY * 1000:.0f} ms latency, concurrency "
+        f"{CONCURRENCY}, per host {PER_HOST}, {os.cpu_count()} CPUs; relevance: {rel}"
+    )
     for n in [int(x) for x in args.sizes.split(",")]:
         port_file = Path(tempfile.mktemp(prefix="pollbench-port-"))
         server = subprocess.Popen([sys.executable, __file__, "--serve", str(port_file)])
@@ -303,12 +335,16 @@ def main() -> None:
             port_file.unlink(missing_ok=True)
         seq_total = seq["per_feed"] * n
         print(f"\n== {n} feeds (~{size / 1024:.0f} KB each) ==")
-        print(f"sequential feedparser.parse(url): {seq['per_feed'] * 1000:.1f} ms/feed on a "
-              f"sample of {seq['sample']}, extrapolated to {n}: {seq_total:.1f} s (every round)")
+        print(
+            f"sequential feedparser.parse(url): {seq['per_feed'] * 1000:.1f} ms/feed on a "
+            f"sample of {seq['sample']}, extrapolated to {n}: {seq_total:.1f} s (every round)"
+        )
         print(f"fetch-only floor: full {floor['full']:.2f} s, all-304 {floor['all304']:.2f} s")
-        for name, label in (("first", "first (all new)"),
-                            ("steady", f"steady ({ours['bumped']} feeds with a new item)"),
-                            ("all304", "all-304")):
+        for name, label in (
+            ("first", "first (all new)"),
+            ("steady", f"steady ({ours['bumped']} feeds with a new item)"),
+            ("all304", "all-304"),
+        ):
             t = ours[name]
             line = f"ours {label}: {t:.2f} s = {seq_total / t:.1f}x the sequential loop"
             if name == "all304":
@@ -316,10 +352,13 @@ def main() -> None:
             if name == "first":
                 line += f", {t / floor['full']:.2f}x the fetch-only floor"
             print(line)
-            print(f"    {ours[name + '_summary']} (poller process CPU {ours[name + '_cpu']:.1f} s)")
-        print(f"peak RSS: poller {ours['rss_main_mb']:.0f} MB, each parse worker up to "
-              f"{ours['rss_worker_mb']:.0f} MB; stored {ours['entries']} entries, "
-              f"{ours['articles']} articles")
+            cpu = ours[name + "_cpu"]
+            print(f"    {ours[name + '_summary']} (poller process CPU {cpu:.1f} s)")
+        workers = ", ".join(f"{w:.0f}" for w in ours["rss_worker_mb"]) or "none"
+        print(
+            f"peak RSS: poller {ours['rss_main_mb']:.0f} MB, parse workers {workers} MB; "
+            f"stored {ours['entries']} entries, {ours['articles']} articles"
+        )
 
 
 if __name__ == "__main__":

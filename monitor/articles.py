@@ -115,6 +115,14 @@ def extract_main(html: bytes, url: str) -> Extracted:
     )
 
 
+def extract_or_reason(html: bytes, url: str) -> Extracted | str:
+    """Worker-process job: the extraction, or the one-line reason it failed."""
+    try:
+        return extract_main(html, url)
+    except ExtractionError as exc:
+        return str(exc)
+
+
 def feed_fallback(title: str, content: str, summary: str) -> Extracted | None:
     """The feed's own text when the page failed or is paywalled, if it is a real article."""
     text = clean_text(content or "")

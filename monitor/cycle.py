@@ -34,7 +34,7 @@ from sqlmodel import Session, select
 from monitor.articles import (
     Extracted,
     compress_html,
-    extract_main,
+    extract_or_reason,
     feed_fallback,
     next_refetch,
     outlet_for,
@@ -44,7 +44,7 @@ from monitor.clock import utcnow
 from monitor.config import Config
 from monitor.db import is_postgres, session_scope
 from monitor.entries import EntryFields
-from monitor.errors import BlockedAddress, ExtractionError, FetchError
+from monitor.errors import BlockedAddress, FetchError
 from monitor.feedparse import ParsedFeed, parse_for_poll, score_entries, unscored
 from monitor.fetch import Fetcher, FetchResult, HTTPStatusError
 from monitor.models import Article, ArticleVersion, Entry, Feed, PollLog
@@ -614,21 +614,13 @@ class ArticleOutcome:
     error: str | None = None
 
 
-def _extract_job(body: bytes, url: str) -> Extracted | str:
-    """Worker-process job: the extraction or the reason it failed (exceptions stay small)."""
-    try:
-        return extract_main(body, url)
-    except ExtractionError as exc:
-        return str(exc)
-
-
 async def fetch_article(job: ArticleJob, fetcher: Fetcher, runner: Runner) -> ArticleOutcome:
     out = ArticleOutcome(job=job, fetched_at=utcnow())
     page_error: str | None = None
     try:
         res = await fetcher.fetch(job.link, guard=True, accept=PAGE_ACCEPT)
         out.http_status = res.status
-        got = await runner.run(_extract_job, res.body, res.final_url)
+        got = await runner.run(extract_or_reason, res.body, res.final_url)
         if isinstance(got, str):
             page_error = got
         else:
