@@ -25,6 +25,7 @@ _ABBREVIATIONS = frozenset(
     "oct nov dec no nos vs etc inc corp co jr sr mt ft prof rev hon maj cmdr adm pres approx est "
     "dept univ ave blvd fig al lieut brig cdr insp supt det".split()
 )
+_LINE_STAMP = re.compile(r"\d{1,2}[.:]\d{2}\b")
 _BOUNDARY = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s)|\n")
 
 
@@ -39,8 +40,18 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if m.group() == "\n":
             nxt = text[end : end + 2].lstrip(" \t")[:1]
             prev = text[max(start, m.start() - 2) : m.start()].rstrip(" \t")[-1:]
-            # A hard break inside a sentence: the next line goes on in lower case.
+            # A hard break inside a sentence: the next line goes on in lower case, or with a
+            # number after a line that stopped on a lower-case word or a comma ("killed\n17
+            # people"); a timestamp ("14.29 Update") still opens a new line.
             if nxt.islower() and prev not in (".", "!", "?", ":", "\u201d", '"'):
+                continue
+            if (
+                nxt.isdigit()
+                and (prev.islower() or prev == ",")
+                and not _LINE_STAMP.match(
+                    text, end + len(text[end:]) - len(text[end:].lstrip(" \t"))
+                )
+            ):
                 continue
         else:
             if m.group()[0] == ".":
@@ -297,7 +308,8 @@ _LEVEL = _W(
     "stood stands standing rose risen rises rising climbed climbs climbing reached reaches hit "
     "hits passed topped tops exceeded numbered totalled totaled totals is was were are now "
     "jumped increased surpassed grew soared mounted put puts given remained remains included "
-    "include includes sits sat neared nears".split()
+    "include includes sits sat neared nears rise climb climbs jump jumps reach near pass "
+    "exceed surpass surpasses top stand".split()
 )
 _CHANGE = _W(
     "rose risen rising rise rises climbed increased jumped up down fell fallen dropped lowered "
@@ -382,7 +394,10 @@ _POOL_BEFORE = _W(
     "hosting employing employs aboard".split()
 )
 # "the deaths of 32", "the killing of two politicians".
-_OF_NOUNS = _W("lives deaths killing killings murder murders massacre bodies remains".split())
+_OF_NOUNS = _W(
+    "lives deaths killing killings murder murders massacre bodies remains coffins caskets "
+    "funerals burials".split()
+)
 # Function words of other languages: such sentences are left alone ("die" is German "the").
 _FOREIGN = _W(
     "der und nach durch von mit den des dem für ist wurde le les et une dans pour est sur el los "
@@ -410,7 +425,7 @@ _FIGHTERS = _W(
     "policemen members militiamen combatants".split()
 )
 _PUNCT = _W(list(",.;:()—–-!?\"'"))
-_DETS = _W(["the", "its", "their", "his", "her", "those", "these", "them", "whom"])
+_DETS = _W(["the", "its", "their", "his", "her", "those", "these", "them", "whom", "our", "my"])
 _NON_PERSON = _W(
     "houses homes buildings vehicles cars trucks buses attacks incidents sites places "
     "locations cities towns villages provinces states countries districts regions hospitals "
@@ -428,6 +443,8 @@ _RETRACTION = re.compile(
     r"|\bin error\b|\bretract|\bmistakenly\b|\bwithdrew the (?:figure|toll|number)",
     re.I,
 )
+# Nouns that run into their number in careless copy ("15people"), unlike "101st" or "9mm".
+_GLUED_NOUNS = _W("people persons civilians soldiers children dead".split())
 _ILLNESS_AFTER = _W(["flu", "influenza", "covid", "covid-19", "symptoms", "illness", "fever"])
 
 
@@ -675,7 +692,7 @@ def _is_non_casualty(t: _Toks, m: _Mention) -> bool:
     if m.kind == "digits":
         # Glued letters: "101st", "QZ8501", "9mm", "day1950".
         if qe < t.n and st[qe] == en[qe - 1] and low[qe][:1].isalpha():
-            if low[qe] not in _METRIC_WORDS:
+            if low[qe] not in _METRIC_WORDS and low[qe] not in _GLUED_NOUNS:
                 return True
         if qs > 0 and st[qs] == en[qs - 1] and low[qs - 1][:1].isalpha():
             return True
@@ -848,6 +865,9 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
             k = j + 1
             if t.get(k) in ("the", "a", "an", "one", "his", "her", "their", "its", "this"):
                 k += 1
+            pool = _match_right_phrase(t, k)
+            if pool and pool[1] in ("adj", "verb") and t.get(k - 1) in ("the", "those"):
+                return None  # "40 families of the dead", "relatives of those killed"
             if k < n and _is_np_word(t, k):
                 j = k
                 steps += 1
@@ -940,15 +960,17 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
         return False
     if t.get(last) == "lives" and t.get(m.hs - 1) in ("saved", "saving", "save", "spared"):
         return False
-    if a1 in ("is", "was") and any(
-        w in ("too", "exaggerated", "inflated", "overstated") for w in low[last + 2 : last + 6]
-    ):
+    if a1 in ("is", "was") and any(w in _REJECTING for w in low[last + 2 : last + 7]):
         return False  # a rejected number: "five thousand dead is far too high"
     adjacent = gs == ge and (j == gs or (j == gs + 1 and low[gs] in _ADDITIVE))
     reduced = ge > gs and j == ge and kind in ("verb", "adj")
     return _Right(metric, gs, ge, last, kind, adjacent, reduced)
 
 
+_REJECTING = _W(
+    "too exaggerated exaggeration inflated overstated overstatement nonsense false untrue "
+    "fabricated fabrication lie propaganda".split()
+)
 _PP_START = _W("aboard on in at inside from near onboard".split())
 
 
@@ -992,6 +1014,10 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     if k < 0:
         return None
     k0 = k
+    if low[k] == ":" and k >= 1 and low[k - 1] in _LABELS and m.qe >= t.n - 1:
+        # A fact-box line: "• Dead: 45", "Injured: 130" (the label opens the line).
+        if all(not w[:1].isalnum() for w in low[: k - 1]):
+            return _LABELS[low[k - 1]]
     if low[k] in ("another", "further", "additional", "all") or low[k] == "at":
         k -= 1
     if k >= 0 and low[k] in ("a",) and t.get(k + 1) in ("further",):
@@ -1098,6 +1124,10 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     return _TOLL_NOUNS[w]
 
 
+_LABELS = {
+    "dead": _K, "killed": _K, "deaths": _K, "fatalities": _K, "injured": _I, "wounded": _I,
+    "injuries": _I, "missing": _M, "arrested": _D, "detained": _D, "arrests": _D,
+}  # fmt: skip
 _PHRASE_HEADS = _W(
     "toll tally killed dead deaths fatalities injured wounded missing arrested".split()
 )
@@ -1353,8 +1383,8 @@ def _connected(t: _Toks, a: _Mention, b: _Mention, heir: _Mention) -> bool:
         return False
     gs, ge = _np_after(t, heir.qe)
     if heir.kind == "article" and not set(between) & {"and", "including", "among", "plus", "them"}:
-        if t.get(ge) not in ("and", ",", ".", ";", ")", ""):
-            return False  # "killed, a hospital source said"
+        if t.get(ge) not in ("and", ","):
+            return False  # "killed, a hospital source said", "were killed, a US estimate"
     if t.get(ge) in _BE or t.get(ge) in ("have", "has", "had"):
         return False  # "11 drowned and 30 were rescued": the heir has a verb of its own
     after = t.get(ge)
@@ -1391,24 +1421,32 @@ def _articles(t: _Toks, mentions: list[_Mention]) -> list[_Mention]:
     """Indefinite singulars in lists ("seven campers and a cook") as candidates worth 1."""
     extra = []
     taken = {i for m in mentions for i in range(m.hs, m.qe)}
-    for i in range(1, t.n - 1):
-        if (
-            t.low[i] in ("a", "an")
-            and i not in taken
-            and t.low[i - 1]
-            in (
-                "and",
-                "including",
-                ",",
-                "them",
-                "plus",
-            )
-        ):
+    for i in range(0, t.n - 1):
+        if t.low[i] not in ("a", "an") or i in taken:
+            continue
+        before = t.low[i - 1] if i else ""
+        # After a list word, or opening a list that a number continues: "A police officer and
+        # two civilians were killed", "killed a police officer and two civilians".
+        opens = (i == 0 or before in _LEFT_VERBS or not before[:1].isalnum()) and _list_goes_on(
+            t, i + 1
+        )
+        if before in ("and", "including", ",", "them", "plus") or opens:
             if _is_np_word(t, i + 1):
                 extra.append(_Mention(i, i, i + 1, 1, 1, "exact", "article", 1))
     if not extra:
         return mentions
     return sorted(mentions + extra, key=lambda m: m.hs)
+
+
+def _list_goes_on(t: _Toks, j: int) -> bool:
+    """Whether a short noun phrase from ``j`` is followed by "and"/"," and a number."""
+    k = j
+    while k < t.n and k - j < 4 and _is_np_word(t, k):
+        k += 1
+    if k == j or t.get(k) not in ("and", ","):
+        return False
+    nxt = t.get(k + 1)
+    return nxt[:1].isdigit() or nxt.split("-", 1)[0] in NUMBER_WORDS
 
 
 _PREV_FILLER = _W(
