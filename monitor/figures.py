@@ -25,6 +25,7 @@ _ABBREVIATIONS = frozenset(
     "oct nov dec no nos vs etc inc corp co jr sr mt ft prof rev hon maj cmdr adm pres approx est "
     "dept univ ave blvd fig al lieut brig cdr insp supt det".split()
 )
+_SPACES = re.compile(r"\s*")
 _LINE_STAMP = re.compile(r"\d{1,2}[.:]\d{2}\b")
 _BOUNDARY = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s)|\n")
 
@@ -37,7 +38,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     n = len(text)
     for m in _BOUNDARY.finditer(text):
         end = m.end()
-        if m.group() == "\n":
+        g = m.group()
+        if g == "\n":
             nxt = text[end : end + 2].lstrip(" \t")[:1]
             prev = text[max(start, m.start() - 2) : m.start()].rstrip(" \t")[-1:]
             # A hard break inside a sentence: the next line goes on in lower case, or with a
@@ -48,19 +50,15 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             if (
                 nxt.isdigit()
                 and (prev.islower() or prev == ",")
-                and not _LINE_STAMP.match(
-                    text, end + len(text[end:]) - len(text[end:].lstrip(" \t"))
-                )
+                and not _LINE_STAMP.match(text, _SPACES.match(text, end).end())
             ):
                 continue
         else:
-            if m.group()[0] == ".":
+            if g[0] == ".":
                 w = _word_before(text, m.start(), start)
                 if w and (len(w) == 1 or w.lower() in _ABBREVIATIONS):
                     continue
-            k = end
-            while k < n and text[k].isspace():
-                k += 1
+            k = _SPACES.match(text, end).end()
             if k < n and text[k].islower():
                 continue
         span = _trim(text, start, end)
@@ -75,6 +73,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 def _word_before(text: str, at: int, floor: int) -> str:
     """The run of letters (dots between letters allowed, as in "U.S") ending at ``at``."""
+    c = text[at - 1] if at > floor else ""
+    if not c.isalpha():
+        return ""  # "10.", "said.\"": no word to be an abbreviation
     k = at
     while k > floor and (text[k - 1].isalpha() or (text[k - 1] == "." and k - 2 >= floor and
                                                   text[k - 2].isalpha())):  # fmt: skip
@@ -108,7 +109,7 @@ _HAS_CASUALTY = re.compile(
     r"(?<![a-z])(?:kill|dead|death|die[ds]?\b|dying|wound|injur|hurt|missing|unaccounted|arrest|detain|"
     r"custody|bod(?:y|ies)|toll|lives|fatalit|perish|slain|murder|shot|stabb|hospital|victim|"
     r"trapped|rounded up|sacrifice|massacre|drown|critical condition|tally|\blost\b|losing|"
-    r"execut|behead|remains of)"
+    r"execut|behead|remains of|coffin|casket|funeral|fallen)"
 )
 
 _TOKEN = re.compile(
@@ -154,6 +155,9 @@ _HEDGES: list[tuple[tuple[str, ...], str]] = sorted(
     key=lambda h: -len(h[0]),
 )
 _HEDGE_FIRST = _W(h[0][0] for h in _HEDGES)
+_HEDGES_BY_FIRST: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _h in _HEDGES:
+    _HEDGES_BY_FIRST.setdefault(_h[0][0], []).append(_h)
 
 _K, _I, _M, _D = "killed", "injured", "missing", "detained"
 # Casualty words after the number (and its noun phrase). "verb" words can take an object
@@ -178,6 +182,8 @@ _RIGHT: list[tuple[tuple[str, ...], str, str]] = sorted(
         (("lives",), _K, "noun"),
         (("perished",), _K, "intr"),
         (("slain",), _K, "adj"),
+        (("fallen",), _K, "adj"),
+        (("victims",), _K, "noun"),
         (("murdered",), _K, "verb"),
         (("massacred",), _K, "verb"),
         (("drowned",), _K, "intr"),
@@ -454,7 +460,7 @@ _ILLNESS_AFTER = _W(["flu", "influenza", "covid", "covid-19", "symptoms", "illne
 class _Toks:
     """Tokens of one sentence: original text, lower case, absolute start and end offsets."""
 
-    __slots__ = ("text", "low", "st", "en", "n")
+    __slots__ = ("text", "low", "st", "en", "n", "folded")
 
     def __init__(self, text: str, base: int) -> None:
         tx: list[str] = []
@@ -472,6 +478,7 @@ class _Toks:
             _drop_citations(tx, st, en)
         self.text = tx
         folded = text.lower().replace("\u2019", "'")
+        self.folded = folded
         if len(folded) == len(text):  # slice the lower-cased sentence: one call, not one a token
             self.low = [folded[a - base : b - base] for a, b in zip(st, en, strict=True)]
         else:
@@ -547,6 +554,7 @@ class _Mention:
     end: int = -1  # last token of the figure's span
     consumed: bool = False
     rejected: bool = False
+    paren: tuple[int, int] = (-1, -1)  # a dash parenthetical its phrase steps over
     previous: int | None = None
     via: str = ""
 
@@ -568,11 +576,12 @@ def _values(value: int, qualifier: str) -> tuple[int, int | None]:
 
 
 def _hedge_at(low: list[str], i: int) -> tuple[str, int] | None:
-    if low[i] not in _HEDGE_FIRST:
+    cands = _HEDGES_BY_FIRST.get(low[i])
+    if cands is None:
         return None
-    for words, qual in _HEDGES:
+    for words, qual in cands:  # longest first
         k = len(words)
-        if tuple(low[i : i + k]) == words:
+        if k == 1 or tuple(low[i : i + k]) == words:
             return qual, i + k
     return None
 
@@ -823,6 +832,8 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
             if later and later[1] != "reject" and k > pool[2] + 1 or (later and later[1] ==
                                                                        "intr"):  # fmt: skip
                 return _Right(later[0], j, j, later[2], later[1], False)
+            if t.get(m.hs - 1) == "all" and pool[1] == "adj":
+                return _Right(pool[0], j, j, pool[2], "adj", False)  # "all 32 of the dead"
             k = pool[2] + 1
             while k < n and _is_np_word(t, k):
                 k += 1
@@ -872,6 +883,13 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
                 j = k
                 steps += 1
                 continue
+        if w in ("\u2014", "\u2013") and ge > gs:
+            k = _dash_close(t, j)
+            if k < 0:
+                return None
+            m.paren = (j, k)  # "At least 7 people — five adults and two children — drowned"
+            j = k + 1
+            break
         if w in _PP_START and ge > gs:
             k = _past_pp(t, j)
             if k < 0:
@@ -913,6 +931,12 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
     head = low[last]
     if kind == "noun" and j > ge:
         return None  # "put 16 convicts to death": a noun head follows its number directly
+    if head == "fallen" and not (last == j == gs and t.get(j + 1) in _FALLEN_NOUNS):
+        return None  # "32 fallen combatants", not "had fallen" or "fallen trees"
+    if head == "victims" and _NONFATAL_VICTIMS.search(" ".join(low)):
+        return None  # victims of a crime or disaster that need not have died
+    if head in ("fallen", "dead") and last == j == gs and t.get(j + 1) in _FALLEN_NOUNS:
+        gs, ge = j + 1, j + 2  # "the 12 dead workers": the group follows the adjective
     if head == "shot" and last == j and not be_seen:
         return None  # "One shot." in a caption; "3 were shot" is the injured reading
     if head in ("die", "dies") and (_has(low, ",", ge, j) or ge - gs > 3):
@@ -967,11 +991,33 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
     return _Right(metric, gs, ge, last, kind, adjacent, reduced)
 
 
+_FALLEN_NOUNS = _W(
+    "soldiers combatants fighters officers troops heroes comrades servicemen personnel "
+    "workers miners civilians people children men women police policemen firefighters "
+    "guards members cubans compatriots".split()
+)
+_NONFATAL_VICTIMS = re.compile(
+    r"\b(?:injur|wound|hurt|kidnap|abduct|rape|abus|fraud|scam|traffick|surviv|rescu|evacu|"
+    r"flood victims|theft|robber|harass|assault)"
+)
 _REJECTING = _W(
     "too exaggerated exaggeration inflated overstated overstatement nonsense false untrue "
     "fabricated fabrication lie propaganda".split()
 )
 _PP_START = _W("aboard on in at inside from near onboard".split())
+
+
+def _dash_close(t: _Toks, j: int) -> int:
+    """Index of the dash closing a parenthetical that opens at ``j``, or -1."""
+    for k in range(j + 1, min(t.n, j + 14)):
+        w = t.low[k]
+        if w == t.low[j]:
+            return k if k > j + 1 else -1
+        if w in (";", ".", ":", "(", ")") or w in _MODALS or w in _BE:
+            return -1
+        if _match_right_phrase(t, k):
+            return -1
+    return -1
 
 
 def _past_pp(t: _Toks, j: int) -> int:
@@ -1029,6 +1075,11 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
         return _K
     if w in _COUNT_VERBS:
         return "??"
+    if w in ("treated", "treating", "treats"):
+        gs, ge = _np_after(t, m.qe)
+        if t.get(ge) == "for" and t.get(ge + 1) in _TREATED_FOR:
+            return _I  # "hospitals treated 230 people for injuries"
+        return None
     if w in _LEFT_VERBS:
         if t.get(k - 1) in ("to", "could", "would", "may", "might", "will", "can", "'d"):
             return False
@@ -1124,6 +1175,7 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     return _TOLL_NOUNS[w]
 
 
+_TREATED_FOR = _W("injuries wounds burns gunshot minor serious cuts smoke".split())
 _LABELS = {
     "dead": _K, "killed": _K, "deaths": _K, "fatalities": _K, "injured": _I, "wounded": _I,
     "injuries": _I, "missing": _M, "arrested": _D, "detained": _D, "arrests": _D,
@@ -1188,8 +1240,9 @@ def _judge(t: _Toks, mentions: list[_Mention]) -> None:
         elif prev == "from" and t.get(m.qe) == "to":
             deltas.update(range(m.hs - 1, m.qe))  # "from 90 to 70": 70 reads past the 90
     covered = -1
+    inside = (-1, -1)
     for idx, m in enumerate(mentions):
-        if m.hs <= covered and not m.via:
+        if m.hs <= covered and not m.via and not inside[0] < m.hs < inside[1]:
             m.consumed = True  # inside another figure's phrase: "eight members of one family"
             continue
         if m.consumed or m.kind == "article" or m.via:
@@ -1206,6 +1259,7 @@ def _judge(t: _Toks, mentions: list[_Mention]) -> None:
         _judge_one(t, m, deltas)
         if m.via == "right":
             covered = m.end
+            inside = m.paren
 
 
 def _judge_one(t: _Toks, m: _Mention, deltas: set[int]) -> None:
@@ -1340,6 +1394,7 @@ def _chain(t: _Toks, mentions: list[_Mention]) -> None:
     "12 people, including 5 children, died", "30 bodies, 17 men and 13 women"."""
     live = [m for m in mentions if not m.consumed and not m.rejected]
     _of_the_pool(t, live)
+    _long_links(t, live)
     for _ in range(2):
         for a, b in zip(live, live[1:], strict=False):
             if a.metric and not b.metric and _connected(t, a, b, heir=b):
@@ -1348,6 +1403,67 @@ def _chain(t: _Toks, mentions: list[_Mention]) -> None:
             # a is the later figure, b the earlier mention that may inherit from it
             if a.metric and not b.metric and _connected(t, b, a, heir=b):
                 _inherit(t, b, a)
+
+
+def _long_links(t: _Toks, live: list[_Mention]) -> None:
+    """Links that reach past a clause: "..., 400 of them children" and a colon or dash
+    breakdown of a total ("83 were killed in the raid: 47 soldiers and 32 Cubans"), and a
+    gapped verb ("three died at the scene and two in hospital")."""
+    for idx, b in enumerate(live):
+        if b.metric or idx == 0:
+            continue
+        a = next((f for f in reversed(live[:idx]) if f.metric and f.metric[0] != "?"), None)
+        if a is None or b.hs - _span_end(t, a) > 16 or _has_clause_break(t, a, b):
+            continue
+        before = t.get(b.hs - 1)
+        if t.get(b.qe) == "of" and t.get(b.qe + 1) == "them" and before == ",":
+            gs, ge = _np_after(t, b.qe + 2)
+            cond = ge == gs and _match_right_phrase(t, ge)
+            if (ge > gs and t.get(ge) in _LIST_END) or (cond and cond[0] == a.metric):
+                b.metric, b.group_s, b.group_e, b.end, b.via = a.metric, gs, ge, ge - 1, "chain"
+            continue
+        if before in (":", "\u2014", "\u2013") and _is_breakdown(t, live[idx:], a):
+            _inherit(t, b, a)
+            continue
+        if before == "and" and a.via == "right" and _gapped(t, a, b):
+            b.metric, b.group_s, b.group_e, b.end, b.via = a.metric, -1, -1, b.qe - 1, "chain"
+
+
+_LIST_END = _W(["", ".", ",", ";", "and", ")", "\u2014", "\u2013", "in", "from", "on"])
+_GAP_PREP = _W("in at on from after during later overnight".split())
+
+
+def _has_clause_break(t: _Toks, a: _Mention, b: _Mention) -> bool:
+    return any(w in (";", ".", "but", "while", "whereas") for w in t.low[a.qe : b.hs])
+
+
+def _is_breakdown(t: _Toks, items: list[_Mention], total: _Mention) -> bool:
+    """Whether the mentions from ``items[0]`` form a list of groups ("47 Venezuelan military
+    personnel and 32 Cubans") that fits inside the total before the colon or dash."""
+    added = 0
+    prev_end = -1
+    for c in items:
+        if prev_end >= 0 and not all(w in ("and", ",") for w in t.low[prev_end + 1 : c.hs]):
+            break
+        gs, ge = _np_after(t, c.qe)
+        if ge == gs or t.get(ge) not in _LIST_END:
+            return False  # a number with no group, or with a verb of its own
+        added += c.value
+        prev_end = ge - 1
+    limit = total.high if total.high is not None else total.low
+    return 0 < added <= max(limit, total.value) and total.kind != "vague"
+
+
+def _gapped(t: _Toks, a: _Mention, b: _Mention) -> bool:
+    """ "Three died at the scene and two in hospital": b repeats a's verb, left out."""
+    gs, ge = _np_after(t, b.qe)
+    if ge > gs or t.get(b.qe) not in _GAP_PREP:
+        return False
+    gap = t.low[a.end + 1 : b.hs - 1]
+    if not gap or len(gap) > 6 or gap[0] not in _GAP_PREP:
+        return False
+    return all(w in _GAP_PREP or w in ("the", "a") or _is_np_word(t, a.end + 1 + k)
+               for k, w in enumerate(gap))  # fmt: skip
 
 
 def _of_the_pool(t: _Toks, live: list[_Mention]) -> None:
@@ -1361,6 +1477,23 @@ def _of_the_pool(t: _Toks, live: list[_Mention]) -> None:
             gs, ge = _np_after(t, b.qe + 1)
             if ge > gs:
                 b.metric, b.group_s, b.group_e, b.end, b.via = y.metric, gs, ge, ge - 1, "chain"
+                _split_goes_on(t, live, b)
+
+
+def _split_goes_on(t: _Toks, live: list[_Mention], b: _Mention) -> None:
+    """ "..., 41 were students and 19 were workers": each later "N were X" of the split."""
+    for c in live:
+        if c.hs <= b.hs or c.metric:
+            continue
+        if not all(w in ("and", ",") for w in t.low[b.end + 1 : c.hs]) or c.hs == b.end + 1:
+            return
+        if t.get(c.qe) not in ("were", "are", "was"):
+            return
+        gs, ge = _np_after(t, c.qe + 1)
+        if ge == gs:
+            return
+        c.metric, c.group_s, c.group_e, c.end, c.via = b.metric, gs, ge, ge - 1, "chain"
+        b = c
 
 
 def _span_end(t: _Toks, m: _Mention) -> int:
@@ -1415,6 +1548,54 @@ def _inherit(t: _Toks, b: _Mention, a: _Mention) -> None:
     b.group_s, b.group_e = gs, ge
     b.end = max(ge - 1, b.qe - 1)
     b.via = "chain"
+
+
+_ORDINALS = {
+    w: k + 2
+    for k, w in enumerate(
+        "second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+        "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth "
+        "twentieth".split()
+    )
+}
+# Every ordinal from "fourth" on ends in "th"; the precise test is in ``_ordinals``.
+_ORDINAL_HINT = re.compile(r"(?:th|st|nd|rd|second|third)\s+(?:fatalit|death|victim|bod)")
+_ORDINAL_DIED = _W("died dies succumbed".split())
+_ORDINAL_NOT = _W("anniversary anniversaries sentence penalty row time times".split())
+
+
+def _ordinals(t: _Toks, mentions: list[_Mention]) -> list[_Mention]:
+    """ "A sixth fatality", "the 6th death", "a fourth victim died": the toll now stands at
+    that number (killed N, exact). A ranking ("fifth-deadliest") is one hyphenated word and
+    never matches; "the third suspect was arrested" names a person, not a toll."""
+    extra = []
+    for i in range(1, t.n - 1):
+        w = t.low[i]
+        value, k = _ORDINALS.get(w, 0), i + 1
+        if not value and w.isdigit() and t.get(i + 1) in ("st", "nd", "rd", "th"):
+            if t.st[i + 1] == t.en[i] and 1 < len(w) + 1 and int(w) < 10_000:
+                value, k = int(w), i + 2
+        if value < 2 or t.low[i - 1] not in ("a", "an", "the"):
+            continue
+        noun = t.get(k)
+        if t.get(k + 1) in _ORDINAL_NOT:
+            continue
+        if noun in ("fatality", "death", "body"):
+            pass
+        elif noun == "victim" and any(t.get(x) in _ORDINAL_DIED for x in range(k + 1, k + 5)):
+            pass
+        else:
+            continue
+        extra.append(
+            _Mention(
+                i, i, k, value, value, "exact", "ordinal", value, _K, -1, -1, "", k, via="ordinal"
+            )  # fmt: skip
+        )
+    if not extra:
+        return mentions
+    spans = [(e.hs, e.qe) for e in extra]
+    kept = [m for m in mentions if not any(a <= m.hs < b for a, b in spans)]
+    return sorted(kept + extra, key=lambda m: m.hs)
 
 
 def _articles(t: _Toks, mentions: list[_Mention]) -> list[_Mention]:
@@ -1578,7 +1759,8 @@ _SUBJECT_TAIL = re.compile(
     r"separately|officially|would|will|on \w+day))+$",
     re.I,
 )
-_SPLIT_CLAUSE = re.compile(r"[,;:\u2014\u2013]|\b(?:while|whereas|but|and)\b", re.I)
+# A spaced hyphen closes a wire dateline ("LAGOS, Jan 5 (Reuters) -Police said ...").
+_SPLIT_CLAUSE = re.compile(r"[,;:\u2014\u2013]|\s-(?=\s|[A-Z])|\b(?:while|whereas|but|and)\b", re.I)
 
 
 @lru_cache(maxsize=512)
@@ -1710,9 +1892,11 @@ def extract_figures(text: str, story: Story) -> list[dict]:
 
 def _sentence_figures(text: str, sentence: str, base: int, story: Story) -> list[dict]:
     t = _Toks(sentence, base)
-    if not t.n or sum(1 for w in t.low if w in _FOREIGN) >= 2:
+    if not t.n or (not _FOREIGN.isdisjoint(t.low) and sum(1 for w in t.low if w in _FOREIGN) >= 2):
         return []
     mentions = _find_mentions(t)
+    if _ORDINAL_HINT.search(t.folded):
+        mentions = _ordinals(t, mentions)
     if not mentions:
         return []
     mentions = _articles(t, mentions)
