@@ -28,6 +28,7 @@ import tomlkit
 
 from monitor.clock import iso, utcnow
 from monitor.errors import ConfigError
+from monitor.hedges import hedge_text
 from monitor.story import GROUP_KEYS, SPEAKER_KEYS, Story, load_story
 
 METRICS = ("killed", "injured", "missing", "detained")
@@ -226,18 +227,7 @@ def normalise_items(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _describe_figure(item: Mapping[str, Any]) -> str:
-    q, low, high = item["qualifier"], item["low"], item["high"]
-    words = {
-        "exact": f"exactly {low}",
-        "at_least": f"at least {low}",
-        "more_than": f"more than {low - 1 if isinstance(low, int) else low}",
-        "about": f"about {low}",
-        "up_to": f"up to {high}",
-        "at_most": f"at most {high}",
-        "fewer_than": f"fewer than {high + 1 if isinstance(high, int) else high}",
-        "range": f"{low} to {high}",
-        "vague": f"a vague {low}+",
-    }.get(q, f"{low}")
+    words = hedge_text(item["qualifier"], item["low"], item["high"])
     src = f", per {item['attribution']}" if item.get("attribution") else ""
     rise = ", expected to rise" if item.get("expected_to_rise") else ""
     return f"{item['metric']}, {item['group_key']}: {words}{src}{rise}"

@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 
 from monitor.clock import as_utc, utcnow
 from monitor.config import Config
+from monitor.hedges import hedge_text
 from monitor.models import Article, ArticleVersion, Digest, Feed, Finding, PollLog
 from monitor.paths import templates_dir
 from monitor.story import fold, load_story
@@ -181,20 +182,9 @@ def describe_figure(d: dict[str, Any] | None) -> str:
         return "—"
     if "low" not in d and "quote" in d:
         return describe_quote(d)
-    low, high, q = d.get("low"), d.get("high"), d.get("qualifier") or "exact"
-    if low is None and high is None:
+    if d.get("low") is None and d.get("high") is None:
         return "—"
-    text = {
-        "exact": f"exactly {low}",
-        "at_least": f"at least {low}",
-        "more_than": f"more than {(low or 1) - 1}",
-        "about": f"about {low}",
-        "up_to": f"up to {high}",
-        "at_most": f"at most {high}",
-        "fewer_than": f"fewer than {(high or 0) + 1}",
-        "range": f"{low}–{high}",
-        "vague": f"a vague number ({low} or more)",
-    }.get(q, f"{low}" + (f"–{high}" if high not in (None, low) else ""))
+    text = hedge_text(d.get("qualifier"), d.get("low"), d.get("high"))
     return text
 
 

@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 from monitor.clock import iso, parse_iso, utcnow
 from monitor.compare import RELATIONS, Relation, compare_claim, compare_versions, normalise
 from monitor.errors import ConfigError
+from monitor.hedges import hedge_text
 from monitor.models import Article, ArticleVersion, Claim, Finding
 from monitor.models import Story as StoryRow
 from monitor.quotes import Synonyms
@@ -493,18 +494,7 @@ def describe_observed(finding: Finding) -> str:
 def describe_figure(fig: Mapping[str, Any] | None) -> str:
     if not fig:
         return "—"
-    q, low, high = fig.get("qualifier"), fig.get("low"), fig.get("high")
-    shown = {
-        "exact": f"{low}",
-        "at_least": f"at least {low}",
-        "more_than": f"more than {low - 1 if isinstance(low, int) else low}",
-        "about": f"about {low}",
-        "up_to": f"up to {high}",
-        "at_most": f"at most {high}",
-        "fewer_than": f"fewer than {high + 1 if isinstance(high, int) else high}",
-        "range": f"{low}–{high}",
-        "vague": f"vague ({low}+)",
-    }.get(q or "", f"{low}")
+    shown = hedge_text(fig.get("qualifier"), fig.get("low"), fig.get("high"))
     text = shown
     prev = fig.get("previous_version")
     if isinstance(prev, dict) and "low" in prev:
