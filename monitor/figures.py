@@ -100,7 +100,13 @@ _W = frozenset
 # Cheap pre-filters: a sentence is tokenised only if it has a number and a casualty stem.
 _HAS_NUMBER = re.compile(
     r"\d|\b(?:"
-    + "|".join(sorted(NUMBER_WORDS | set(VAGUE) | {"tens"}, key=len, reverse=True))
+    + "|".join(
+        sorted(
+            NUMBER_WORDS | set(VAGUE) | {"tens", "second", "third", "fifth", "eighth", "ninth"},
+            key=len,
+            reverse=True,
+        )
+    )
     + r")"
 )
 # Stems must start a word (a digit may touch them: "20killed"); the look-behind lets the
@@ -258,6 +264,7 @@ _RIGHT: list[tuple[tuple[str, ...], str, str]] = sorted(
         (("arrested",), _D, "verb"),
         (("detained",), _D, "verb"),
         (("in", "custody"), _D, "adj"),
+        (("into", "custody"), _D, "intr"),
         (("taken", "into", "custody"), _D, "intr"),
         (("rounded", "up"), _D, "verb"),
         (("arrests",), _D, "noun"),
@@ -705,10 +712,13 @@ def _is_non_casualty(t: _Toks, m: _Mention) -> bool:
                 return True
         if qs > 0 and st[qs] == en[qs - 1] and low[qs - 1][:1].isalpha():
             return True
-        if nxt == ":" or prev == ":" and t.get(qs - 2)[:1].isdigit():
+        if nxt == ":" and ((t.get(qe + 1)[:1].isdigit() and st[qe + 1] == en[qe]) or qe + 1 >= t.n):
+            return True  # a clock time "10:42", not a total before its breakdown "83: 47 ..."
+        if prev == ":" and t.get(qs - 2)[:1].isdigit() and st[qs] == en[qs - 1]:
             return True
-        if prev == "-" and len(t.text[qs - 2]) == 1 if qs >= 2 else False:
-            return True  # "A-320"
+        if prev == "-" and qs >= 2 and st[qs] == en[qs - 1] and st[qs - 1] == en[qs - 2]:
+            if low[qs - 2][-1:].isalpha():
+                return True  # a name with a number: "A-320", "Covid-19", "MiG-29"
         raw = t.text[qs]
         if raw.isdigit() and len(raw) == 4 and 1800 <= int(raw) <= 2100 and m.hs == qs:
             if nxt not in ("people", "persons", "dead", "killed", "deaths", "bodies"):
@@ -1060,7 +1070,7 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     if k < 0:
         return None
     k0 = k
-    if low[k] == ":" and k >= 1 and low[k - 1] in _LABELS and m.qe >= t.n - 1:
+    if low[k] == ":" and k >= 1 and low[k - 1] in _LABELS and t.get(m.qe) in _LABEL_END:
         # A fact-box line: "• Dead: 45", "Injured: 130" (the label opens the line).
         if all(not w[:1].isalnum() for w in low[: k - 1]):
             return _LABELS[low[k - 1]]
@@ -1175,6 +1185,7 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     return _TOLL_NOUNS[w]
 
 
+_LABEL_END = _W(["", ".", "(", ",", ";"])
 _TREATED_FOR = _W("injuries wounds burns gunshot minor serious cuts smoke".split())
 _LABELS = {
     "dead": _K, "killed": _K, "deaths": _K, "fatalities": _K, "injured": _I, "wounded": _I,
@@ -1344,7 +1355,9 @@ def _judge_xofy(t: _Toks, m: _Mention, y: _Mention, deltas: set[int]) -> None:
             gs, ge = _np_after(t, j + 1)
             nxt = t.get(ge)
             hit = _match_right_phrase(t, ge) or _match_right_phrase(t, j + 1)
-            if hit and hit[1] != "reject":
+            if hit and hit[1] != "reject" and hit[0] == ry.metric and ge == gs:
+                pass  # "3 of 12 hurt are in critical condition": the pool's state, no new count
+            elif hit and hit[1] != "reject":
                 m.metric, m.group_s, m.group_e, m.end = hit[0], gs, ge, hit[2]
             elif ge > gs and (nxt in ("", ".", ",", ";", "and", "from", "while") or
                               ge >= t.n):  # fmt: skip
