@@ -843,7 +843,9 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
                                                                        "intr"):  # fmt: skip
                 return _Right(later[0], j, j, later[2], later[1], False)
             if t.get(m.hs - 1) == "all" and pool[1] == "adj":
-                return _Right(pool[0], j, j, pool[2], "adj", False)  # "all 32 of the dead"
+                # "all 32 of the dead", "all 32 of its fallen officers"
+                g = pool[2] + 1 if t.get(pool[2] + 1) in _FALLEN_NOUNS else j
+                return _Right(pool[0], g, g + (g > j), max(pool[2], g), "adj", False)
             k = pool[2] + 1
             while k < n and _is_np_word(t, k):
                 k += 1
@@ -1861,6 +1863,11 @@ def _owner_key(story: Story, t: _Toks, m: _Mention, group: str, owner: str) -> s
         return "other"
     if m.group_s > 0 and t.get(m.group_s - 1) in ("its", "their"):
         group = t.text[m.group_s - 1] + " " + group
+    elif t.get(m.group_s - 1) in ("fallen", "dead", "slain") and t.get(m.group_s - 2) in (
+        "its",
+        "their",
+    ):
+        group = t.text[m.group_s - 2] + " " + group  # "its fallen officers"
     if not _POSSESSIVE.search(group):
         return "other"
     return _group_key(story, _POSSESSIVE.sub(owner + "'s", group))
