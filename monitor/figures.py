@@ -300,12 +300,18 @@ _TOLL_NOUNS = {
     "figure": "?", "number": "?", "count": "?", "it": "?", "total": "?",
 }  # fmt: skip
 # Verbs that count without naming what: the sentence's other words decide the metric.
+# "Estimates ranged from 300 to 400": "from ... to" that spans an estimate, not a change.
+_SPAN_VERBS = _W("ranged ranging range ranges varied varying vary varies".split())
 _COUNT_VERBS = _W("counted recorded registered listed tallied".split())
-_PASSED = _W("passed passes surpassed surpasses exceeded exceeds topped tops".split())
+_PASSED = _W(
+    "passed passes surpassed surpasses exceeded exceeds topped tops crossed crosses crossing"
+    "".split()
+)
 _NEARS = _W("nears neared nearing approaches approached approaching".split())
 _PUT = _W("put puts putting placed place".split())
 _TOLL_SKIP = _W(
-    "has have had was is were are been now officially stood stands standing stand rose risen "
+    "crossed crosses crossing has have had was is were are been now officially stood stands "
+    "standing stand rose risen "
     "rises rise rising climbed climbs climbing climb jumped jumps increased increases reached "
     "reaches reaching hit hits passed passes surpassed topped tops exceeded neared nears "
     "approached approaches approaching nearing to at of as up further again revised raised "
@@ -322,7 +328,7 @@ _LEVEL = _W(
     "hits passed topped tops exceeded numbered totalled totaled totals is was were are now "
     "jumped increased surpassed grew soared mounted put puts given remained remains included "
     "include includes sits sat neared nears rise climb climbs jump jumps reach near pass "
-    "exceed surpass surpasses top stand".split()
+    "exceed surpass surpasses top stand crossed crosses crossing".split()
 )
 _CHANGE = _W(
     "rose risen rising rise rises climbed increased jumped up down fell fallen dropped lowered "
@@ -389,6 +395,7 @@ _STATS = _W(
     "guesses guess projections projection projected forecast forecasts predicted predicts "
     "prediction predictions model models modelling modeling scenario scenarios simulation".split()
 )
+_WHERE_WORDS = _W("worldwide globally nationwide annually alone".split())
 _STATS_AFTER = [("a", "year"), ("per", "year"), ("each", "year"), ("every", "year"),
                 ("annually",), ("on", "average"), ("a", "day"), ("per", "day"), ("each", "day"),
                 ("a", "week"), ("per", "week")]  # fmt: skip
@@ -659,7 +666,7 @@ def _find_mentions(t: _Toks) -> list[_Mention]:
         low_v, high_v = value, value
         # Ranges: "between 20 and 30", "20 to 30", "20-30", "1,500 or 2,000".
         joiner = t.get(qe)
-        if t.get(i - 1) in ("from", "by"):
+        if t.get(i - 1) == "by" or (t.get(i - 1) == "from" and t.get(i - 2) not in _SPAN_VERBS):
             joiner = ""  # "rose from 32 to 45", "rose by one to nine" are not ranges
         if kind in ("digits", "words") and (
             (qual == "range" and joiner == "and") or (joiner in ("to", "-", "–", "—", "or"))
@@ -1074,8 +1081,8 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     k0 = k
     if low[k] == ":" and k >= 1 and low[k - 1] in _LABELS and t.get(m.qe) in _LABEL_END:
         # A fact-box line: "• Dead: 45", "Injured: 130" (the label opens the line).
-        if all(not w[:1].isalnum() for w in low[: k - 1]):
-            return _LABELS[low[k - 1]]
+        if all(not w[:1].isalnum() for w in low[: k - 1]) or t.get(k - 2) in (";", "|", "/"):
+            return _LABELS[low[k - 1]]  # also "Killed: 9; wounded: 22"
     if low[k] in ("another", "further", "additional", "all") or low[k] == "at":
         k -= 1
     if k >= 0 and low[k] in ("a",) and t.get(k + 1) in ("further",):
@@ -1112,7 +1119,7 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
         if ge > gs and t.low[ge - 1] in _FIGHTERS:
             return _K
         return None
-    if w == "and":
+    if w in ("and", ","):
         # "killed the driver and three passengers": the verb's object list goes on.
         for b in range(k - 1, max(-1, k - 5), -1):
             if t.low[b] in _LEFT_VERBS and t.get(b + 1) in _OBJ_START:
@@ -1294,8 +1301,9 @@ def _judge_one(t: _Toks, m: _Mention, deltas: set[int]) -> None:
         if ge > gs and t.low[ge - 1] in _NON_PERSON:
             m.rejected = True
             return
+        skip = ge + (t.get(ge) in _WHERE_WORDS)  # "kill 1.3 million people worldwide every year"
         for words in _STATS_AFTER if left != "?" else ():  # "up from 48 a day earlier"
-            if tuple(t.low[ge : ge + len(words)]) == words:
+            if tuple(t.low[skip : skip + len(words)]) == words:
                 m.rejected = True
                 return
         m.metric = left
@@ -1425,20 +1433,30 @@ def _long_links(t: _Toks, live: list[_Mention]) -> None:
     breakdown of a total ("83 were killed in the raid: 47 soldiers and 32 Cubans"), and a
     gapped verb ("three died at the scene and two in hospital")."""
     for idx, b in enumerate(live):
-        if b.metric or idx == 0:
-            continue
-        a = next((f for f in reversed(live[:idx]) if f.metric and f.metric[0] != "?"), None)
-        if a is None or b.hs - _span_end(t, a) > 16 or _has_clause_break(t, a, b):
+        if b.metric:
             continue
         before = t.get(b.hs - 1)
+        if before == "-" and b.hs >= 2 and t.st[b.hs - 1] > t.en[b.hs - 2]:
+            before = "\u2014"  # a spaced hyphen stands for a dash
+        a = next((f for f in reversed(live[:idx]) if f.metric and f.metric[0] != "?"), None)
+        if a is None and before == "," and t.get(b.qe) == "of" and t.get(b.qe + 1) == "them":
+            _of_them_after_phrase(t, b)  # "Maduro's guards were among the dead, 32 of them Cubans"
+            continue
+        if a is None or b.hs - _span_end(t, a) > 16 or _has_clause_break(t, a, b):
+            continue
         if t.get(b.qe) == "of" and t.get(b.qe + 1) == "them" and before == ",":
             gs, ge = _np_after(t, b.qe + 2)
             cond = ge == gs and _match_right_phrase(t, ge)
             if (ge > gs and t.get(ge) in _LIST_END) or (cond and cond[0] == a.metric):
                 b.metric, b.group_s, b.group_e, b.end, b.via = a.metric, gs, ge, ge - 1, "chain"
             continue
-        if before in (":", "\u2014", "\u2013") and _is_breakdown(t, live[idx:], a):
-            _inherit(t, b, a)
+        if before in (":", "\u2014", "\u2013"):
+            for c, place in _breakdown(t, live[idx:], a):
+                if place:  # no group of its own: "12 on the bus"
+                    c.metric, c.group_s, c.group_e, c.end = a.metric, -1, -1, c.qe - 1
+                    c.via = "chain"
+                else:
+                    _inherit(t, c, a)
             continue
         if before == "and" and a.via == "right" and _gapped(t, a, b):
             b.metric, b.group_s, b.group_e, b.end, b.via = a.metric, -1, -1, b.qe - 1, "chain"
@@ -1452,21 +1470,53 @@ def _has_clause_break(t: _Toks, a: _Mention, b: _Mention) -> bool:
     return any(w in (";", ".", "but", "while", "whereas") for w in t.low[a.qe : b.hs])
 
 
-def _is_breakdown(t: _Toks, items: list[_Mention], total: _Mention) -> bool:
-    """Whether the mentions from ``items[0]`` form a list of groups ("47 Venezuelan military
-    personnel and 32 Cubans") that fits inside the total before the colon or dash."""
+def _breakdown(t: _Toks, items: list[_Mention], total: _Mention) -> list[tuple[_Mention, bool]]:
+    """The mentions from ``items[0]`` that form a list of groups ("47 Venezuelan military
+    personnel and 32 Cubans") or of places ("12 on the bus and 7 in the car") fitting inside
+    the total before the colon or dash, each with whether it is a place split; or []."""
     added = 0
     prev_end = -1
+    out: list[tuple[_Mention, bool]] = []
     for c in items:
-        if prev_end >= 0 and not all(w in ("and", ",") for w in t.low[prev_end + 1 : c.hs]):
+        if c.metric or (
+            prev_end >= 0 and not all(w in ("and", ",") for w in t.low[prev_end + 1 : c.hs])
+        ):
             break
         gs, ge = _np_after(t, c.qe)
+        place = ge == gs and t.get(ge) in _GAP_PREP
+        if place:
+            ge = _past_place(t, ge)
         if ge == gs or t.get(ge) not in _LIST_END:
-            return False  # a number with no group, or with a verb of its own
+            return []  # a number with no group, or with a verb of its own
         added += c.value
         prev_end = ge - 1
+        out.append((c, place))
     limit = total.high if total.high is not None else total.low
-    return 0 < added <= max(limit, total.value) and total.kind != "vague"
+    if total.kind == "vague" or not 0 < added <= max(limit, total.value):
+        return []
+    return out
+
+
+def _of_them_after_phrase(t: _Toks, b: _Mention) -> None:
+    """ "..., among the dead, 32 of them Cubans": "them" takes the casualty phrase before."""
+    gs, ge = _np_after(t, b.qe + 2)
+    if ge == gs or t.get(ge) not in _LIST_END:
+        return
+    for k in range(b.hs - 2, max(-1, b.hs - 5), -1):
+        hit = _match_right_phrase(t, k)
+        if hit and hit[2] == b.hs - 2 and hit[1] != "reject":
+            b.metric, b.group_s, b.group_e, b.end, b.via = hit[0], gs, ge, ge - 1, "chain"
+            return
+
+
+def _past_place(t: _Toks, j: int) -> int:
+    """Index after a short place phrase ("in the car") from ``j``; ``j`` if there is none."""
+    k = j + 1
+    if t.get(k) in ("the", "a", "an", "his", "her", "their"):
+        k += 1
+    while k < t.n and k - j < 5 and _is_np_word(t, k):
+        k += 1
+    return k if t.get(k) in _LIST_END and k > j + 1 else j
 
 
 def _gapped(t: _Toks, a: _Mention, b: _Mention) -> bool:
