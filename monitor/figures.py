@@ -1060,7 +1060,12 @@ def _appositive_end(t: _Toks, j: int) -> int:
     for k in range(j + 1, min(t.n, j + 13)):
         w = t.low[k]
         if w == ",":
-            return k if k > j + 1 else -1
+            if k == j + 1:
+                return -1
+            nxt = t.get(k + 1)
+            if _is_np_word(t, k + 1) and nxt not in _AUX and not _match_right_phrase(t, k + 1):
+                continue  # the appositive lists on: "among them soldiers, police and civilians,"
+            return k
         if w[:1].isdigit() or w in NUMBER_WORDS or w in VAGUE or w in _MODALS or w in _BE:
             return -1
         if w in (";", ".", ":", "(", ")") or _match_right_phrase(t, k):

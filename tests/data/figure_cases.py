@@ -3573,4 +3573,135 @@ CASES = [
         "The Pentagon said no U.S. service members were killed and seven were injured.",
         ["injured 7 7 exact"],
     ),
+    # --- tenth batch (third fresh check), written before running the extractor on it -------
+    (
+        "batch_fresh3",
+        "Venezuela's government said on Monday that the death toll from the American assault had risen to 100, up from the 80 first reported.",
+        ["killed 100 100 exact p=80"],
+    ),
+    (
+        "batch_fresh3",
+        "Cuban officials have said 32 of their nationals died, while a US official suggested the real number was higher.",
+        ["killed 32 32 exact g=cuban_personnel"],
+    ),
+    (
+        "batch_fresh3",
+        "Around 80 people, among them soldiers, police and civilians, were killed, the paper reported.",
+        ["killed 80 80 about"],
+    ),
+    (
+        "batch_fresh3",
+        "An early tally put the dead at 40; that number has since doubled.",
+        ["killed 40 40 exact"],
+    ),
+    ("batch_fresh3", "No American troops died, although several were wounded.", []),
+    (
+        "batch_fresh3",
+        "A dozen bodies were found in a ravine outside the city.",
+        ["killed 12 12 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "Gunfire killed at least three and hurt dozens more.",
+        ["killed 3 - at_least", "injured 24 - vague"],
+    ),
+    (
+        "batch_fresh3",
+        "The epidemic has claimed more than 11,000 lives since 2014.",
+        ["killed 11001 - more_than"],
+    ),
+    (
+        "batch_fresh3",
+        "The explosion injured 45 workers, 6 of them critically, and killed 2.",
+        ["injured 45 45 exact", "injured 6 6 exact", "killed 2 2 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "Of the 230 people on board, 212 died and 18 survived.",
+        ["killed 212 212 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "Between 1,000 and 1,500 homes were destroyed and 80 people died.",
+        ["killed 80 80 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "Five people, two of them police officers, were shot dead.",
+        ["killed 5 5 exact", "killed 2 2 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "The earthquake, which measured 6.8, killed nearly 3,000 people.",
+        ["killed 3000 3000 about"],
+    ),
+    (
+        "batch_fresh3",
+        "The official count now stands at 57 dead and 12 missing.",
+        ["killed 57 57 exact", "missing 12 12 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "Health authorities confirmed 4 new deaths, taking the total to 31.",
+        ["killed 4 4 exact", "killed 31 31 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "Police arrested 9 men and 3 women after the clashes.",
+        ["detained 9 9 exact", "detained 3 3 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "The raid killed the group's leader and 14 of his fighters.",
+        ["killed 14 14 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "Seventeen miners were rescued alive and 4 bodies were recovered.",
+        ["killed 4 4 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "At least 70 people were wounded, about a third of them children.",
+        ["injured 70 - at_least"],
+    ),
+    (
+        "batch_fresh3",
+        "Turnout was 62% and 3 people were killed in election violence.",
+        ["killed 3 3 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "The gunman fired 40 rounds, killing 5 and wounding 9.",
+        ["killed 5 5 exact", "injured 9 9 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "By Thursday, the number of confirmed dead had climbed to 1,480.",
+        ["killed 1480 1480 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "The wildfire has destroyed 2,000 structures and killed at least 25 people.",
+        ["killed 25 - at_least"],
+    ),
+    ("batch_fresh3", "Twelve were killed and twice as many were injured.", ["killed 12 12 exact"]),
+    ("batch_fresh3", "More than two dozen people were hurt.", ["injured 25 - more_than"]),
+    (
+        "batch_fresh3",
+        "Some 3,000 soldiers were sent to the region, where 15 people died last week.",
+        ["killed 15 15 exact"],
+    ),
+    (
+        "batch_fresh3",
+        "The clashes left one protester dead and 11 police officers injured.",
+        ["killed 1 1 exact", "injured 11 11 exact"],
+    ),
+    ("batch_fresh3", "A 3-year-old and his mother were among those killed.", []),
+    (
+        "batch_fresh3",
+        "Seven people were killed Sunday on Route 66 near mile marker 112.",
+        ["killed 7 7 exact"],
+    ),
+    ("batch_fresh3", "Only 2 of the 6 bodies have been identified.", ["killed 6 6 exact"]),
 ]
