@@ -893,7 +893,7 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
         if w == "of" and ge > gs and steps < 5:
             # "eight members of one family", "members of the armed forces"
             k = j + 1
-            if t.get(k) in ("the", "a", "an", "one", "his", "her", "their", "its", "this"):
+            if t.get(k) in ("the", "a", "an", "one", "his", "her", "their", "its", "this", "those"):
                 k += 1
             pool = _match_right_phrase(t, k)
             if pool and pool[1] in ("adj", "verb") and t.get(k - 1) in ("the", "those"):
@@ -1017,7 +1017,7 @@ _FALLEN_NOUNS = _W(
 )
 _NONFATAL_VICTIMS = re.compile(
     r"\b(?:injur|wound|hurt|kidnap|abduct|rape|abus|fraud|scam|traffick|surviv|rescu|evacu|"
-    r"flood victims|theft|robber|harass|assault)"
+    r"flood victims|theft|robber|harass|assault|treat|hospital|recover)"
 )
 _REJECTING = _W(
     "too exaggerated exaggeration inflated overstated overstatement nonsense false untrue "

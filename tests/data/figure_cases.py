@@ -3704,4 +3704,15 @@ CASES = [
         ["killed 7 7 exact"],
     ),
     ("batch_fresh3", "Only 2 of the 6 bodies have been identified.", ["killed 6 6 exact"]),
+    # hard negatives and controls for the seventh batch's mechanisms (invented wording)
+    ("negative", "The 40 relatives of the victims met the minister on Friday.", []),
+    (
+        "negative",
+        "Police said 3 officers were posted there at 10:30: two at the gate and one inside.",
+        [],
+    ),
+    ("negative", "The 14 families of those killed have hired a lawyer.", []),
+    ("negative", "Hundreds of victims of the fraud have come forward.", []),
+    ("exact", "Prices have fallen 32 percent since the storm killed 9.", ["killed 9 9 exact"]),
+    ("negative", "It was the first death penalty case in the state in a decade.", []),
 ]
