@@ -335,6 +335,9 @@ def _store_findings(
             dedup_key=key,
             sentence=(claim.sentence if claim is not None else "") or "",
             found_at=now,
+            outlet=article.outlet,
+            title=article.title or version.title,
+            published_at=article.published_at,
         )
         try:
             # A savepoint per row: a concurrent worker's identical row loses only itself.
@@ -360,9 +363,9 @@ def finding_json(finding: Finding, article: Article, version: ArticleVersion) ->
         "observed": finding.observed,
         "article": {
             "url": article.url,
-            "outlet": article.outlet,
-            "title": article.title or version.title,
-            "published_at": iso(article.published_at),
+            "outlet": finding.outlet if finding.outlet is not None else article.outlet,
+            "title": finding.title or article.title or version.title,
+            "published_at": iso(finding.published_at or article.published_at),
             "version": version.version,
         },
         "sentence": finding.sentence,

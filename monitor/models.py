@@ -198,6 +198,10 @@ class Finding(SQLModel, table=True):
     dedup_key: str = Field(max_length=64)
     sentence: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     found_at: datetime = when(nullable=False)
+    # The article as it was when the finding was made (a later fetch may rename the outlet).
+    outlet: str | None = Field(default=None, sa_column=Column(Text))
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    published_at: datetime | None = when()
     digest_id: int | None = Field(default=None, foreign_key="digest.id", index=True)
 
 

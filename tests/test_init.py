@@ -93,3 +93,47 @@ def test_removed_feed_is_disabled_not_deleted(make_config, tmp_path: Path) -> No
         "https://example.org/b.xml": False,
         "https://example.org/c.xml": True,
     }
+
+
+def test_upgrade_from_first_revision_keeps_findings_and_backfills_provenance(db_url: str) -> None:
+    """A database made by an older release upgrades in place; its findings keep their article."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from monitor.db import _alembic_config
+
+    engine = get_engine(db_url)
+    command.upgrade(_alembic_config(engine), "0001")
+    now = "2026-01-08 10:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO article (id, story_key, url, outlet, title, published_at, fetch_count,"
+                " relevance_reasons) VALUES (1, 'caracas-raid', 'https://example.org/a', 'Ledger',"
+                f" 'Toll rises', '{now}', 1, '[]')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO article_version (id, article_id, version, text_sha256, title, text,"
+                " source, extractor, fetched_at)"
+                f" VALUES (1, 1, 1, 'h', 't', 'x', 'page', '', '{now}')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO finding (id, story_key, relation, observed, article_id, version_id,"
+                " dedup_key, sentence, found_at)"
+                f" VALUES (1, 'caracas-raid', 'updated', '{{}}', 1, 1, 'k', 's', '{now}')"
+            )
+        )
+    upgrade(engine)
+    from monitor.models import Finding
+
+    with session_scope(engine) as s:
+        f = s.get(Finding, 1)
+        assert (f.outlet, f.title, f.published_at.isoformat()) == (
+            "Ledger",
+            "Toll rises",
+            "2026-01-08T10:00:00+00:00",
+        )
