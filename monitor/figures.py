@@ -26,6 +26,7 @@ _ABBREVIATIONS = frozenset(
     "dept univ ave blvd fig al lieut brig cdr insp supt det".split()
 )
 _SPACES = re.compile(r"\s*")
+_LETTERS_TAIL = re.compile(r"[^\W\d_]+$")
 _LINE_STAMP = re.compile(r"\d{1,2}[.:]\d{2}\b")
 _BOUNDARY = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s)|\n")
 
@@ -76,14 +77,10 @@ def _word_before(text: str, at: int, floor: int) -> str:
     c = text[at - 1] if at > floor else ""
     if not c.isalpha():
         return ""  # "10.", "said.\"": no word to be an abbreviation
-    k = at
-    while k > floor and (text[k - 1].isalpha() or (text[k - 1] == "." and k - 2 >= floor and
-                                                  text[k - 2].isalpha())):  # fmt: skip
-        k -= 1
-    word = text[k:at]
-    if "." in word:
-        return word.rsplit(".", 1)[-1] if word.rsplit(".", 1)[-1] else word[-1:]
-    return word
+    # Only the letters after the last dot matter ("U.S" -> "S"), and no abbreviation is longer
+    # than eight letters, so a short window read by one regex call is enough.
+    m = _LETTERS_TAIL.search(text, max(floor, at - 9), at)
+    return m.group() if m else ""
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -1954,7 +1951,7 @@ def extract_figures(text: str, story: Story) -> list[dict]:
     if not hits:
         return out
     h = 0
-    for s, e in split_sentences(text):
+    for s, e in _sentences_near(text, hits):
         while h < len(hits) and hits[h] < s:
             h += 1
         if h == len(hits):
@@ -1963,6 +1960,27 @@ def extract_figures(text: str, story: Story) -> list[dict]:
             continue
         out.extend(_sentence_figures(text, text[s:e], s, story))
     return out
+
+
+_PARAGRAPH_GAP = re.compile(r"\n[ \t]*\n")
+
+
+def _sentences_near(text: str, hits: list[int]) -> list[tuple[int, int]]:
+    """Sentence spans of the paragraphs holding a pre-filter hit. A blank line always ends a
+    sentence, so splitting paragraph by paragraph gives the spans the whole text would."""
+    if len(hits) * 40 > len(text):
+        return split_sentences(text)  # hits everywhere: one pass is cheaper
+    spans: list[tuple[int, int]] = []
+    start = 0
+    h = 0
+    gaps = [m.start() for m in _PARAGRAPH_GAP.finditer(text)] + [len(text)]
+    for gap in gaps:
+        if h < len(hits) and hits[h] < gap:
+            spans.extend((start + a, start + b) for a, b in split_sentences(text[start:gap]))
+            while h < len(hits) and hits[h] < gap:
+                h += 1
+        start = gap
+    return spans
 
 
 def _sentence_figures(text: str, sentence: str, base: int, story: Story) -> list[dict]:
