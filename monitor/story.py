@@ -6,6 +6,7 @@ Everything story-specific is data in that file; code only knows the contract key
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 import unicodedata
@@ -188,9 +189,15 @@ def _cached(folder: str) -> Story:
 def default_story() -> Story:
     """The story named by the default config (``MONITOR_CONFIG`` or ``config/monitor.toml``),
     falling back to the bundled seed when no config is found."""
+    return _cached(_default_folder(os.environ.get("MONITOR_CONFIG", ""), os.getcwd()))
+
+
+@lru_cache(maxsize=8)
+def _default_folder(_config_env: str, _cwd: str) -> str:
+    # Keyed by what decides the answer, so `extract(text)` does not re-read the config each call.
     from monitor.config import default_story_folder
 
-    return _cached(str(default_story_folder()))
+    return str(default_story_folder())
 
 
 def story_for(name_or_folder: str | Path | None = None) -> Story:
