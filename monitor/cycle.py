@@ -74,12 +74,14 @@ class CycleSummary:
     articles_fetched: int = 0
     article_errors: int = 0
     new_versions: int = 0
+    feeds_waiting: int = 0  # enabled but backing off, disabled by failures, or leased elsewhere
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        waiting = f", {self.feeds_waiting} backing off or taken" if self.feeds_waiting else ""
         return (
             f"feeds: {self.feeds_ok} ok, {self.feeds_failed} failed, "
-            f"{self.feeds_not_modified} not modified; {self.new_items} new items, "
+            f"{self.feeds_not_modified} not modified{waiting}; {self.new_items} new items, "
             f"{self.changed_items} changed; {self.articles_fetched} articles fetched, "
             f"{self.new_versions} new versions, {self.article_errors} article errors"
         )
@@ -847,6 +849,11 @@ async def _article_stage(
         await _drain([fetch_article(j, fetcher, runner) for j in jobs], write, bar)
 
 
+def _enabled_feeds(engine: Engine) -> int:
+    with session_scope(engine) as s:
+        return s.exec(select(func.count()).select_from(Feed).where(Feed.enabled == True)).one()  # noqa: E712
+
+
 def run_cycle(
     cfg: Config,
     engine: Engine,
@@ -864,6 +871,7 @@ def run_cycle(
     owner = worker_id()
     summary = CycleSummary()
     feed_jobs = claim_feeds(cfg, engine, owner, utcnow())
+    summary.feeds_waiting = max(0, _enabled_feeds(engine) - len(feed_jobs))
     runner = Runner(_pool_size(len(feed_jobs)) if processes is None else processes)
     try:
         asyncio.run(

@@ -258,6 +258,7 @@ def test_failing_feeds_are_logged_back_off_and_do_not_stop_others(
     # Backing off: an immediate second cycle leaves them alone.
     s2 = run_cycle(cfg, engine)
     assert s2.feeds_failed == 0 and len(loopback.hits("/500.xml")) == 1
+    assert s2.feeds_waiting >= 2 and "backing off or taken" in s2.line()
     # Once due, a second failure doubles the wait.
     clock.set_now(frozen + timedelta(minutes=61))
     run_cycle(cfg, engine)
