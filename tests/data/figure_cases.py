@@ -3715,4 +3715,1006 @@ CASES = [
     ("negative", "Hundreds of victims of the fraud have come forward.", []),
     ("exact", "Prices have fallen 32 percent since the storm killed 9.", ["killed 9 9 exact"]),
     ("negative", "It was the first death penalty case in the state in a decade.", []),
+    # --- blind batch: 200 multi-sentence passages (wire ledes, local news, live blogs, NGO
+    # reports, headlines with standfirsts) over the 32 traps, written before running it -----
+    (
+        "batch_blind",
+        "ANKARA, Feb 6 (Reuters) - A magnitude 7.4 earthquake struck the south of the country before dawn on Monday, killing at least 76 people and injuring 440, officials said. Rescuers were searching collapsed buildings in three provinces.",
+        ["killed 76 - at_least", "injured 440 440 exact"],
+    ),
+    (
+        "batch_blind",
+        "The death toll from the quake rose to 1,214 on Tuesday, up from 890 a day earlier, the disaster agency said. More than 6,000 buildings were destroyed and 40,000 people are sleeping in tents.",
+        ["killed 1214 1214 exact p=890"],
+    ),
+    (
+        "batch_blind",
+        "Rescuers pulled a 7-year-old girl alive from the rubble of her home 60 hours after the tremor. Her parents and two brothers were killed, relatives said.",
+        ["killed 2 2 exact"],
+    ),
+    (
+        "batch_blind",
+        "The 6.1-magnitude quake hit at a depth of 10 km at 3:42 a.m. local time. There were no immediate reports of casualties, the geological survey said.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Seismologists warn that a major earthquake on the fault could kill as many as 30,000 people in the capital. The last big tremor there struck in 1908 and levelled much of the old town.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The tremor was the deadliest in the region since 1999, when more than 17,000 people died. This time, officials said, 312 people were killed and about 1,900 were hurt.",
+        ["killed 17001 - more_than", "killed 312 312 exact", "injured 1900 1900 about"],
+    ),
+    (
+        "batch_blind",
+        "Aftershocks rattled the valley for a second night. Some 2,300 families have been given shelter in schools, and engineers say 60% of homes in the worst-hit villages are unsafe.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Quake toll passes 5,000 as hopes fade\nRescue teams from 30 countries are working in freezing temperatures, with 11,000 buildings reported flattened.",
+        ["killed 5001 - more_than"],
+    ),
+    (
+        "batch_blind",
+        "Flash floods swept through the valley overnight. Two hikers are missing and one was found dead near the river, the county sheriff said. About 300 residents were evacuated.",
+        ["missing 2 2 exact", "killed 1 1 exact"],
+    ),
+    (
+        "batch_blind",
+        "Rescuers pulled two more bodies from the river on Wednesday, and another five people remain missing. The toll from the floods now stands at 34.",
+        ["killed 2 2 exact", "missing 5 5 exact", "killed 34 34 exact"],
+    ),
+    (
+        "batch_blind",
+        "Monsoon rains have killed more than 2,300 people across the country since June, the disaster authority said on Friday. Over 1.4 million people have been displaced.",
+        ["killed 2301 - more_than"],
+    ),
+    (
+        "batch_blind",
+        "The storm dumped 300 mm of rain in 24 hours and 1,500 people spent the night in shelters. Police said there were no fatalities.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Typhoon leaves 19 dead, 7 missing in north\nThe storm made landfall on Saturday with winds of 185 km/h, cutting power to 2 million homes.",
+        ["killed 19 19 exact", "missing 7 7 exact"],
+    ),
+    (
+        "batch_blind",
+        "Officials said the toll could rise above 100 as rescuers reach cut-off villages. For now, they have confirmed 38 deaths.",
+        ["killed 38 38 exact"],
+    ),
+    (
+        "batch_blind",
+        "The hurricane, a Category 4 storm with sustained winds of 140 mph, came ashore near the port at 2 a.m. Forecasters said the surge could reach 12 feet and urged 250,000 residents to leave.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Floodwaters swept away a minibus carrying 14 wedding guests on Sunday evening. Police said nine bodies had been recovered downstream and the search for the others continued.",
+        ["killed 9 9 exact"],
+    ),
+    (
+        "batch_blind",
+        "The ministry said 1.2 million people had been affected by the drought and 340,000 needed food aid. Livestock deaths ran into the hundreds of thousands.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Heavy rain triggered a landslide that buried 23 houses in the hillside village. At least 11 people were killed and 30 others are unaccounted for, the provincial governor said.",
+        ["killed 11 - at_least", "missing 30 30 exact"],
+    ),
+    (
+        "batch_blind",
+        "A fire tore through a nightclub in the early hours of Sunday, killing 27 people. Witnesses said the only exit was blocked; at least 40 others were taken to hospital.",
+        ["killed 27 27 exact", "injured 40 - at_least"],
+    ),
+    (
+        "batch_blind",
+        "Blaze kills at nearly 40 in nightclub\nFirefighters struggled for hours to reach the basement, where most of the victims were found.",
+        ["killed 40 40 about"],
+    ),
+    (
+        "batch_blind",
+        "The fire service said 140 firefighters and 30 engines battled the blaze at the warehouse for six hours. No injuries were reported.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The wildfire has burned more than 20,000 acres and destroyed about 400 homes. Two firefighters were hurt, one seriously, officials said.",
+        ["injured 2 2 exact", "injured 1 1 exact"],
+    ),
+    (
+        "batch_blind",
+        "The hospital fire killed 82 people, the health ministry said on Thursday, lowering the toll from 95 after some bodies were found to have been counted twice.",
+        ["killed 82 82 exact p=95"],
+    ),
+    (
+        "batch_blind",
+        "Residents of the tower block said the alarms never sounded. The fire, which began on the 14th floor, left 6 people dead, among them two children.",
+        ["killed 6 6 exact", "killed 2 2 exact"],
+    ),
+    (
+        "batch_blind",
+        "More than a dozen firefighters were treated for heat exhaustion. Fire officials said the blaze at the chemical plant was contained by 9 p.m.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Forest fires have burned 1.5 million hectares this year, the agency said, double the annual average. Last summer the fires killed 104 people.",
+        ["killed 104 104 exact"],
+    ),
+    (
+        "batch_blind",
+        "A Boeing 737-800 operated by the carrier skidded off the runway in heavy rain on Sunday. All 162 passengers and six crew were evacuated, and 11 people were taken to hospital with minor injuries, the airport said.",
+        ["injured 11 11 exact"],
+    ),
+    (
+        "batch_blind",
+        "Flight 302, an Airbus A320, crashed shortly after take-off from Runway 27, killing all 157 people on board. It was the airline's first fatal accident since 1988.",
+        ["killed 157 157 exact"],
+    ),
+    (
+        "batch_blind",
+        "All 66 people aboard the helicopter are presumed dead, the navy said on Saturday, after wreckage was spotted off the coast. The aircraft had been carrying 60 workers to an oil platform.",
+        ["killed 66 66 exact"],
+    ),
+    (
+        "batch_blind",
+        "The small plane, a Cessna 172, came down in a field two miles from the airport. The pilot, 58, and his passenger were killed, the sheriff said.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The pilots averted the deaths of 150 passengers by landing the stricken jet on the river. Investigators have praised the crew's decision.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Investigators recovered the flight data recorder from the wreckage on Tuesday. The crash killed 71 of the 76 people on board; the five survivors are in hospital.",
+        ["killed 71 71 exact"],
+    ),
+    (
+        "batch_blind",
+        "Two commuter trains collided head-on near the station during the morning rush hour, killing 14 people and injuring at least 60, railway officials said. Train No. 418 had passed a red signal, investigators believe.",
+        ["killed 14 14 exact", "injured 60 - at_least"],
+    ),
+    (
+        "batch_blind",
+        "A bus carrying 52 pilgrims plunged into a gorge in the mountains on Thursday. Police said 19 people were killed and 33 others injured, several of them critically.",
+        ["killed 19 19 exact", "injured 33 33 exact"],
+    ),
+    (
+        "batch_blind",
+        "3 die, 11 hurt as bus overturns on highway\nThe bus was travelling from the capital to the coast when the driver lost control on a bend.",
+        ["killed 3 3 exact", "injured 11 11 exact"],
+    ),
+    (
+        "batch_blind",
+        "At least 18 of the 45 passengers on the minibus were killed when it collided with a fuel tanker, police said. The tanker driver fled the scene.",
+        ["killed 18 - at_least"],
+    ),
+    (
+        "batch_blind",
+        "The derailment on Route 9 near mile marker 212 happened at about 70 mph, the rail authority said. None of the 230 passengers was seriously hurt.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Agency says 6 of 27 killed in bus crash were children\nThe vehicle, licensed for 40 passengers, was carrying 68 people.",
+        ["killed 27 27 exact", "killed 6 6 exact"],
+    ),
+    (
+        "batch_blind",
+        "Medics said 5 people died at the scene and 2 more in hospital. The truck driver, 43, was arrested on suspicion of dangerous driving.",
+        ["killed 5 5 exact", "killed 2 2 exact"],
+    ),
+    (
+        "batch_blind",
+        "The express was running 40 minutes late when it hit a stationary freight train, the ministry said. Officials put the number of dead at 47, with 212 injured.",
+        ["killed 47 47 exact", "injured 212 212 exact"],
+    ),
+    (
+        "batch_blind",
+        "Four people were killed and nine wounded when a gunman opened fire at a birthday party early Saturday, police said. The suspect, 24, was arrested at the scene.",
+        ["killed 4 4 exact", "injured 9 9 exact"],
+    ),
+    (
+        "batch_blind",
+        "One deputy was killed and two others were shot during a traffic stop late Tuesday, the sheriff's office said. The gunman fled in a pickup truck.",
+        ["killed 1 1 exact", "injured 2 2 exact"],
+    ),
+    (
+        "batch_blind",
+        "The gunman, 19, used an AR-15-style rifle and fired about 60 rounds, police said. He was shot dead by officers within minutes.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Police said 23 people were stabbed in the attack at the train station, and two of them later died in hospital. A man was detained at the scene.",
+        ["injured 23 23 exact", "killed 2 2 exact"],
+    ),
+    (
+        "batch_blind",
+        "The shooting at the supermarket left 10 dead. A 14-year-old boy was among those killed, his school said.",
+        ["killed 10 10 exact"],
+    ),
+    (
+        "batch_blind",
+        "It was the 212th mass shooting in the country this year, according to a nonprofit that tracks gun violence. Such incidents kill an average of 600 people a year.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The gunman killed two security guards and a cashier before turning the gun on himself, police said. Five shoppers were wounded.",
+        ["killed 2 2 exact", "killed 1 1 exact", "injured 5 5 exact"],
+    ),
+    (
+        "batch_blind",
+        "Omar, 6, and his sister Lina, 9, were treated for smoke inhalation and released on Monday. Their father is still in hospital.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "A car bomb exploded outside a crowded market in the capital, killing at least 31 people, among them six children, and wounding dozens, hospital officials said.",
+        ["killed 31 - at_least", "killed 6 6 exact", "injured 24 - vague"],
+    ),
+    (
+        "batch_blind",
+        "Blast at fireworks factory kills at least 9, injures 40\nAn explosion ripped through the plant on the outskirts of the city on Monday afternoon.",
+        ["killed 9 - at_least", "injured 40 40 exact"],
+    ),
+    (
+        "batch_blind",
+        "Three suicide bombers blew themselves up at the entrance to the stadium, killing 22 spectators, police said. A fourth attacker was arrested.",
+        ["killed 22 22 exact"],
+    ),
+    (
+        "batch_blind",
+        "The bombing killed 45 people[2] and injured more than 130.[3][4] It was the deadliest attack in the city that year.",
+        ["killed 45 45 exact", "injured 131 - more_than"],
+    ),
+    (
+        "batch_blind",
+        "KABUL, Oct 3 (AP) — Some 30 people were killed when a suicide bomber struck a mosque during Friday prayers, officials said. The interior ministry said 52 worshippers were wounded.",
+        ["killed 30 30 about", "injured 52 52 exact"],
+    ),
+    (
+        "batch_blind",
+        "Thursday's explosion killed 12 people. It was the deadliest in the city since 2005, when bombings on three trains killed 52.",
+        ["killed 12 12 exact", "killed 52 52 exact"],
+    ),
+    (
+        "batch_blind",
+        "The device, packed with 20 kg of explosives and hidden in a rubbish bin, was defused by army engineers at 11:15. Nobody was hurt.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Police said the two bombs, set off 12 seconds apart near the finish line, were made from pressure cookers. Three people were killed and 264 injured.",
+        ["killed 3 3 exact", "injured 264 264 exact"],
+    ),
+    (
+        "batch_blind",
+        "Airstrikes on the town killed 23 civilians, including 11 children and 4 women, the monitoring group said on Wednesday. It said the toll was likely to rise.",
+        ["killed 23 23 exact", "killed 11 11 exact", "killed 4 4 exact"],
+    ),
+    (
+        "batch_blind",
+        "Dozens were killed and hundreds wounded as rockets slammed into residential districts overnight, medics said. The army said it had hit 40 militant targets.",
+        ["killed 24 - vague", "injured 200 - vague"],
+    ),
+    (
+        "batch_blind",
+        "Fighting in the region has killed tens of thousands of people since 2023, according to the UN. Another 2.1 million have fled their homes.",
+        ["killed 20000 - vague"],
+    ),
+    (
+        "batch_blind",
+        "The army said it had lost 14 soldiers in the battle for the ridge. The 101st Brigade has been withdrawn to rebuild.",
+        ["killed 14 14 exact"],
+    ),
+    (
+        "batch_blind",
+        "Five militants attacked a checkpoint overnight, killing three soldiers. Troops killed two of the attackers, the military said.",
+        ["killed 3 3 exact", "killed 2 2 exact"],
+    ),
+    (
+        "batch_blind",
+        "The ministry said the strike had killed 64 fighters, a figure the group rejected. The group said only 9 of its members died.",
+        ["killed 64 64 exact", "killed 9 9 exact"],
+    ),
+    (
+        "batch_blind",
+        "A drone strike on a wedding convoy killed 15 people, local officials said, while the army said it had targeted eight militants. The UN said 4 of the dead were women.",
+        ["killed 15 15 exact", "killed 4 4 exact"],
+    ),
+    (
+        "batch_blind",
+        "A monitor counted nearly 110,000 conflict deaths last year, up from an average of 40,000 to 60,000 in the previous decade.",
+        ["killed 110000 110000 about"],
+    ),
+    (
+        "batch_blind",
+        "The 12 soldiers were part of a 400-strong battalion deployed to the border in March. Their unit had suffered no losses until last week.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Shelling overnight wounded 8 people in the city, the mayor said, and damaged a school and a hospital. Two of the wounded are children.",
+        ["injured 8 8 exact", "injured 2 2 exact"],
+    ),
+    (
+        "batch_blind",
+        "Security forces arrested more than 1,200 people across the country over the weekend, a rights group said. At least 17 protesters have been killed since the demonstrations began three weeks ago.",
+        ["detained 1201 - more_than", "killed 17 - at_least"],
+    ),
+    (
+        "batch_blind",
+        "Thousands have been rounded up in the crackdown, rights groups say, and at least 300 have been killed.",
+        ["detained 2000 - vague", "killed 300 - at_least"],
+    ),
+    (
+        "batch_blind",
+        "Prosecutors have charged 140 people in connection with the riots, the court said. A journalist has been held for six weeks without access to a lawyer.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Turnout at the rally was put at 20,000 by police and 150,000 by organisers. The march passed off peacefully and no arrests were made.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Police said 2,500 officers would be deployed for Saturday's march, when organisers expect 100,000 people. Last year, 46 people were arrested.",
+        ["detained 46 46 exact"],
+    ),
+    (
+        "batch_blind",
+        "Of the 36 detained, 20 were students and 16 were workers, the lawyer said. All have been released on bail.",
+        ["detained 36 36 exact", "detained 20 20 exact", "detained 16 16 exact"],
+    ),
+    (
+        "batch_blind",
+        "The opposition said troops had killed 64 demonstrators, a figure the government rejected as propaganda, insisting that only 12 had died.",
+        ["killed 64 64 exact", "killed 12 12 exact"],
+    ),
+    (
+        "batch_blind",
+        "Riot police fired tear gas at thousands of protesters in the capital. Nine more were taken into custody on Tuesday, bringing the number of arrests this week to 57.",
+        ["detained 9 9 exact", "detained 57 57 exact"],
+    ),
+    (
+        "batch_blind",
+        "At least 5 people were killed and 60 injured as police broke up the sit-in, medical sources said. The interior ministry said 41 officers were hurt.",
+        ["killed 5 - at_least", "injured 60 60 exact", "injured 41 41 exact"],
+    ),
+    (
+        "batch_blind",
+        "The students were demanding the release of 12 classmates detained in March. Police said they had used only water cannon and that no one was injured.",
+        ["detained 12 12 exact"],
+    ),
+    (
+        "batch_blind",
+        '"Three hundred dead is a fantasy," the minister told reporters on Monday. He gave no figure of his own.',
+        [],
+    ),
+    (
+        "batch_blind",
+        "Rights monitors say 2,000 people are now in custody, while the government puts the figure at around 800.",
+        ["detained 2000 2000 exact", "detained 800 800 about"],
+    ),
+    (
+        "batch_blind",
+        "Twenty-nine miners were trapped underground after a gas explosion at the colliery on Friday. Rescue teams brought 12 workers to the surface alive, state media said.",
+        ["missing 29 29 exact"],
+    ),
+    (
+        "batch_blind",
+        "Nine workers are trapped and feared dead after a tunnel collapsed at the hydropower site, officials said. Another 17 were rescued overnight.",
+        ["missing 9 9 exact"],
+    ),
+    (
+        "batch_blind",
+        "The shaft is 800 metres deep and rescuers believe the men have air for up to six hours. About 200 rescuers are on site.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The bodies of 14 miners were brought to the surface on Sunday, three days after the blast. Eight others are still unaccounted for.",
+        ["killed 14 14 exact", "missing 8 8 exact"],
+    ),
+    (
+        "batch_blind",
+        "Mine collapse: 4 dead, 22 trapped\nThe gold mine, which employs about 1,500 people, had been closed twice for safety violations.",
+        ["killed 4 4 exact", "missing 22 22 exact"],
+    ),
+    (
+        "batch_blind",
+        "A total of 110 workers were in the pit when the methane exploded. Officials said 91 had been brought out, 15 of them injured, and 19 were missing.",
+        ["injured 15 15 exact", "missing 19 19 exact"],
+    ),
+    (
+        "batch_blind",
+        "The health ministry reported 4,312 new cholera cases in the past week and 57 deaths. Since January the outbreak has killed 1,009 people.",
+        ["killed 57 57 exact", "killed 1009 1009 exact"],
+    ),
+    (
+        "batch_blind",
+        "Officials have confirmed 212 cases of dengue fever in the district this month, up from 95 in October. Hospitals have set up extra wards.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The hospital is treating 85 patients with flu symptoms, and 12 are in intensive care. No deaths have been recorded.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "• 5 deaths this week (CFR 1.8%)\n• 310 new suspected cases\n• 42 districts affected",
+        ["killed 5 5 exact"],
+    ),
+    (
+        "batch_blind",
+        "The measles outbreak has infected more than 3,400 children since the spring, and 28 have died, UNICEF said. Vaccination rates in the province are below 60%.",
+        ["killed 28 28 exact"],
+    ),
+    (
+        "batch_blind",
+        "Health workers have traced 1,150 contacts of the 64 confirmed patients. Of those patients, 21 have died.",
+        ["killed 21 21 exact"],
+    ),
+    (
+        "batch_blind",
+        "A stampede at a temple festival left 11 devotees dead and about 40 hurt, district officials said. An estimated 200,000 people had gathered for the ceremony.",
+        ["killed 11 11 exact", "injured 40 40 about"],
+    ),
+    (
+        "batch_blind",
+        "Stampedes at the shrine in 2008, 2011 and 2014 each killed more than 100 worshippers. Organisers said new barriers would keep the crowds apart this year.",
+        ["killed 101 - more_than"],
+    ),
+    (
+        "batch_blind",
+        "Some 3 million pilgrims are expected at the site this week, and 12,000 police have been deployed. Authorities said they had learned lessons from past disasters.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The crush at the stadium gates killed 17 fans, including a 10-year-old boy, officials said. More than 100 people were injured.",
+        ["killed 17 17 exact", "killed 1 1 exact", "injured 101 - more_than"],
+    ),
+    (
+        "batch_blind",
+        "A boat carrying about 120 migrants capsized off the coast on Tuesday. The coast guard said 43 people were rescued, eight bodies were recovered and dozens remain missing.",
+        ["killed 8 8 exact", "missing 24 - vague"],
+    ),
+    (
+        "batch_blind",
+        "The ship had 312 passengers and 40 crew aboard. Rescuers have pulled 298 survivors from the water; 14 people remain unaccounted for.",
+        ["missing 14 14 exact"],
+    ),
+    (
+        "batch_blind",
+        "The ferry sank within minutes, the survivors said. Sixty five people have been confirmed dead, and two hundred and eleven others were pulled from the water alive.",
+        ["killed 65 65 exact"],
+    ),
+    (
+        "batch_blind",
+        "Divers recovered another 9 bodies from the sunken ferry on Friday, bringing the confirmed toll to 186. The search for 40 others continues.",
+        ["killed 9 9 exact", "killed 186 186 exact"],
+    ),
+    (
+        "batch_blind",
+        "The survivors, 23 in all, spent two nights on a life raft before being picked up by a fishing vessel. The boat had set off with 50 people on board.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "At least 7 people — five adults and two children — drowned when the overloaded canoe overturned on the lake, police said.",
+        ["killed 7 - at_least", "killed 5 5 exact", "killed 2 2 exact"],
+    ),
+    (
+        "batch_blind",
+        "The navy said it had rescued 3,400 migrants in the Mediterranean over the weekend in 22 separate operations. No bodies were found.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Fishermen said they saw at least 10 bodies floating near the wreck, and a second group said they had seen 6 more further south. Officials have confirmed 12 deaths.",
+        ["killed 10 - at_least", "killed 6 6 exact", "killed 12 12 exact"],
+    ),
+    (
+        "batch_blind",
+        "The death toll from the factory collapse has risen to 310, officials said on Friday. More than 2,000 garment workers were inside the building when it came down.",
+        ["killed 310 310 exact"],
+    ),
+    (
+        "batch_blind",
+        "The building's owner, who was arrested on Saturday, had added three illegal floors. Rescuers said 41 people had been pulled out alive, and the bodies of 19 had been recovered.",
+        ["killed 19 19 exact"],
+    ),
+    (
+        "batch_blind",
+        "Eight people were admitted to hospital in critical condition after inhaling toxic gas at the plant. The company said its 300 employees had been sent home.",
+        ["injured 8 8 exact"],
+    ),
+    (
+        "batch_blind",
+        "The bridge, built in 1962, carried about 25,000 vehicles a day. When it collapsed on Tuesday, 43 people died, the regional government said.",
+        ["killed 43 43 exact"],
+    ),
+    (
+        "batch_blind",
+        "Officials said near 150 people died in the flooding, although the opposition claimed as many as 400 had perished, a figure officials called exaggerated.",
+        ["killed 150 150 about", "killed 1 400 up_to"],
+    ),
+    (
+        "batch_blind",
+        "The crane fell onto a crowded street at 4.30 p.m. Three pedestrians were killed and a bus driver was injured, police said.",
+        ["killed 3 3 exact", "injured 1 1 exact"],
+    ),
+    (
+        "batch_blind",
+        "Authorities revised the toll to 212, some 40 fewer than the 252 announced on Sunday, after discovering that some victims had been counted twice.",
+        ["killed 212 212 exact p=252"],
+    ),
+    (
+        "batch_blind",
+        "The first official bulletin, issued hours after the storm, listed 320 dead and 45 missing. Officials have not updated those figures since.",
+        ["killed 320 320 exact", "missing 45 45 exact"],
+    ),
+    (
+        "batch_blind",
+        "Earlier, the civil defence had said 14 people were killed in the strike. A hospital director later told reporters that 19 bodies had been brought in.",
+        ["killed 14 14 exact", "killed 19 19 exact"],
+    ),
+    (
+        "batch_blind",
+        "The death toll rose by three to 41 on Sunday after more bodies were found in the rubble, the fire brigade said.",
+        ["killed 41 41 exact"],
+    ),
+    (
+        "batch_blind",
+        "The regional governor now says 37 people died in the fire at the shopping centre, up from 29 given earlier. Dozens of shoppers were treated for smoke inhalation.",
+        ["killed 37 37 exact p=29"],
+    ),
+    (
+        "batch_blind",
+        "The toll was originally given as 88. Officials later raised it to 103, up from the previously reported 95, as more of the injured died.",
+        ["killed 103 103 exact p=95", "killed 88 88 exact"],
+    ),
+    (
+        "batch_blind",
+        "Sri Lanka landslide toll now up to 27\nSoldiers and villagers dug through mud with their hands as rain continued to fall.",
+        ["killed 27 27 exact"],
+    ),
+    (
+        "batch_blind",
+        "The army killed up to 150 villagers at last count, survivors told investigators. The army denies any killings took place.",
+        ["killed 1 150 up_to"],
+    ),
+    (
+        "batch_blind",
+        "The state broadcaster initially reported 40 people dead in the collapse, but later said the figure was incorrect. Rescuers said 7 workers were injured.",
+        ["injured 7 7 exact"],
+    ),
+    (
+        "batch_blind",
+        "The agency reported 70 dead, 12 missing and 30 injured, but later admitted the death count was wrong. It gave no new figure.",
+        ["missing 12 12 exact", "injured 30 30 exact"],
+    ),
+    (
+        "batch_blind",
+        "The ministry called the figure of 1,500 dead reported by a TV channel inaccurate and put it at 900. The channel stood by its reporting.",
+        ["killed 1500 1500 exact", "killed 900 900 exact"],
+    ),
+    (
+        "batch_blind",
+        "One agency put the toll at 190, while another counted 183. Both said the number was likely to rise.",
+        ["killed 190 190 exact", "killed 183 183 exact"],
+    ),
+    (
+        "batch_blind",
+        '"Five thousand is far too high," the spokesman said of the reported toll. "The real figure is nowhere near that."',
+        [],
+    ),
+    (
+        "batch_blind",
+        "Police said 15-20 armed men were involved in the raid on the village, which left no one hurt. The men escaped in four trucks.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "There were five attackers, armed with rifles and grenades, the police chief said. They killed 11 people before they were shot dead.",
+        ["killed 11 11 exact"],
+    ),
+    (
+        "batch_blind",
+        "Militants armed with 7.62mm rifles stormed the barracks of the 3rd Battalion. Two of the gunmen were killed, the army said.",
+        ["killed 2 2 exact"],
+    ),
+    (
+        "batch_blind",
+        "The country is the world's No. 2 producer of cocoa, and the cyclone hit its main growing region. Four people were killed, the ministry said.",
+        ["killed 4 4 exact"],
+    ),
+    (
+        "batch_blind",
+        "The EF-4 tornado, with winds of 190 mph, tore a 20-mile path through three counties. At least 8 people were killed and 50 injured.",
+        ["killed 8 - at_least", "injured 50 50 exact"],
+    ),
+    (
+        "batch_blind",
+        "Experts warned the heatwave could kill hundreds of elderly people if temperatures stay above 40C this week. Hospitals have cancelled routine surgery.",
+        [],
+    ),
+    (
+        "batch_blind",
+        '"If the dam fails, tens of thousands will die," the engineer warned in a report last year. The dam holds back 3 billion cubic metres of water.',
+        [],
+    ),
+    (
+        "batch_blind",
+        '"I fear more than 200 may not have survived," a local priest said, standing outside the ruined church. Officials have yet to give a toll.',
+        [],
+    ),
+    (
+        "batch_blind",
+        "The model suggests 12,000 people would die if a storm of that size hit the coast, the study's authors wrote. The city has 4 million inhabitants.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The documentary, which revisits the 1994 massacre, runs to 142 minutes and premiered in 30 countries. Its director spent 8 years on it.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The 600 prisoners involved in the riot were moved to another jail, the prison service said. Guards regained control after 14 hours.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Hostages: militants seized 42 passengers from the train and are holding them in the mountains, officials said. Eleven were later released unharmed.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The kidnappers abducted 17 students from a boarding school overnight, police said. Three of them escaped on Monday and walked 20 km to safety.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Casualties from the fighting have climbed above 500, the military said, without breaking the figure down. Dozens of soldiers were dead or wounded, a medic said.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Several people died and many more were injured when the bridge collapsed, witnesses said. Officials could not give an exact number.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "An unknown number of people were killed when the dam burst, the governor said. He promised an inquiry within 30 days.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The mudslide was at least 3 km long and buried about 40 homes, but residents had fled hours earlier and nobody was killed.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Hundreds of rescuers, backed by dozens of sniffer dogs, combed the rubble for survivors. Scores of houses were flattened by the blast.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "No deaths have been reported so far, although 16 homes were destroyed, the mayor said. Power was cut to 30,000 customers.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Police said no one was hurt in the blast, which shattered windows up to 500 metres away. Two cars were destroyed.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "More than 40% of the buildings in the old town were damaged, and losses are estimated at $2.3 billion. The insurer said claims could reach 1.5 billion euros.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The militia would typically claim four deaths for every raid, even when everyone survived, a former fighter said. He spent 3 years with the group.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Road accidents kill an average of 1,300 people a year in the country, according to the ministry. It wants to halve that number by 2030.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Some 3,000 soldiers and 400 police have been sent to the region, the defence ministry said. They will stay for 90 days.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The survivors told investigators the boat had left port with more than 300 people aboard. The vessel was licensed to carry 60.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The tornado was rated EF-3, with peak winds of 160 mph, the weather service said on Monday. It was on the ground for 11 minutes.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The ward has 24 beds and 3 ventilators, and all are in use, a doctor said. The hospital has treated patients from 12 villages.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The 42-year-old suspect was arrested on 5th Avenue near 42nd Street, police said. He faces 3 counts of attempted murder.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Nearly 900 people have been charged over the unrest, the justice ministry said. Trials begin on March 3.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The toll from the collapse could pass 300, the mayor warned, as rescuers reached the lower floors. Only 2 bodies have been identified so far.",
+        ["killed 2 2 exact"],
+    ),
+    (
+        "batch_blind",
+        "About 80 journalists have covered the trial since it opened on June 2. The accused, 31, denies killing his wife.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The camp houses 45,000 displaced people, the UN said, and 7,500 more arrived last week. Aid agencies say 1 in 5 children there is malnourished.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Firefighters said the flames reached temperatures of up to 1,000 degrees. More than a dozen crews from 4 counties were called in.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "He was one of 12 children and left the village in 1971. He was killed last year in a car accident, his family said.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The earthquake measured 5.8 and was felt 200 km away. Three hospitals were evacuated as a precaution, but there were no injuries.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The government has promised 5,000 pesos to the families of each of those killed. Forty families have applied so far.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The court sentenced 14 men to death for their part in the massacre, and 30 others received life terms.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The annual pilgrimage draws about 2 million people, and stampedes have occurred in the past. Officials said crowd control measures were tightened this year.",
+        [],
+    ),
+    (
+        "batch_blind",
+        'Rescue workers said they had been digging for 72 hours. "We have found 6 people alive," one of them said.',
+        [],
+    ),
+    (
+        "batch_blind",
+        "Of the 1,500 workers evacuated from the refinery, 200 were checked by medics and sent home. The fire was put out by noon.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "The outbreak has spread to 14 provinces, with 8,240 suspected cases reported since May, the WHO said.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Airlines cancelled 1,200 flights as the storm approached, stranding about 90,000 travellers. The airport will reopen on Thursday at 6 a.m.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "Two people were killed in a similar crash in 2019, and four in 2021, residents said. The junction has since been redesigned.",
+        ["killed 2 2 exact", "killed 4 4 exact"],
+    ),
+    (
+        "batch_blind",
+        "The 3-2 defeat sparked clashes outside the ground in which police said dozens were arrested. The club was fined $50,000.",
+        ["detained 24 - vague"],
+    ),
+    (
+        "batch_blind",
+        "The anniversary of the attack, in which 191 people died, will be marked with a minute's silence at 7:37 a.m. on March 11.",
+        ["killed 191 191 exact"],
+    ),
+    (
+        "batch_blind",
+        "Flood toll climbs past 2,000\nAid agencies warn of disease as the waters recede across the delta.",
+        ["killed 2001 - more_than"],
+    ),
+    (
+        "batch_blind",
+        "Toll in factory collapse reaches 310\nMore than 2,000 garment workers were inside the building when it came down.",
+        ["killed 310 310 exact"],
+    ),
+    (
+        "batch_blind",
+        "Gunmen kill 12 at village market, wound 30\nResidents said the attackers arrived on motorbikes shortly after dawn.",
+        ["killed 12 12 exact", "injured 30 30 exact"],
+    ),
+    (
+        "batch_blind",
+        "Nine Dead As Tour Bus Plunges Off Cliff\nThe bus, carrying 38 tourists, left the road on a hairpin bend at about 6 p.m.",
+        ["killed 9 9 exact"],
+    ),
+    (
+        "batch_blind",
+        "Blast kills at least 20, wounds 75 at rally\nThe explosion went off as the candidate was addressing about 5,000 supporters.",
+        ["killed 20 - at_least", "injured 75 75 exact"],
+    ),
+    (
+        "batch_blind",
+        "Quake survivors, 14 days on: 'We have nothing left'\nIn the town of 30,000, almost every house was damaged.",
+        [],
+    ),
+    (
+        "batch_blind",
+        "(Updated, 2:10 p.m.) — The fire department now says 6 people were killed in the explosion, and 31 were hurt. Crews were still searching the site at dusk.",
+        ["killed 6 6 exact", "injured 31 31 exact"],
+    ),
+    (
+        "batch_blind",
+        "14.29 Update: The regional health office says 112 people have been injured, 18 of them seriously. Ambulances from 5 neighbouring towns were sent.",
+        ["injured 112 112 exact", "injured 18 18 exact"],
+    ),
+    (
+        "batch_blind",
+        "In its report, the rights group documented 1,140 killings by security forces between January and June, including 96 children. It said 4,800 people had been arbitrarily detained.",
+        ["killed 1140 1140 exact", "killed 96 96 exact", "detained 4800 4800 exact"],
+    ),
+    (
+        "batch_blind",
+        "The UN said at least 14 aid workers had been killed in the country so far this year, compared with 9 in the whole of last year.",
+        ["killed 14 - at_least", "killed 9 9 exact"],
+    ),
+    (
+        "batch_blind",
+        "According to the OCHA update, 2,400 houses were destroyed and 18 people died, while 63 remain missing. Some 35,000 people are in evacuation centres.",
+        ["killed 18 18 exact", "missing 63 63 exact"],
+    ),
+    (
+        "batch_blind",
+        "Forty people remain missing after the ferry went down in the strait. Sixty two others were killed, the coast guard said.",
+        ["missing 40 40 exact", "killed 62 62 exact"],
+    ),
+    (
+        "batch_blind",
+        "The civil protection agency said 4 218 people had been injured and 310 killed across the province. Some 18, 000 houses were damaged.",
+        ["injured 4218 4218 exact", "killed 310 310 exact"],
+    ),
+    (
+        "batch_blind",
+        "The ministry said 55, 000 people had been killed in the war so far. International monitors put the number higher.",
+        ["killed 55000 55000 exact"],
+    ),
+    (
+        "batch_blind",
+        "Police said on Monday,threeUN workers were killed when their convoy was ambushed.",
+        ["killed 3 3 exact"],
+    ),
+    (
+        "batch_blind",
+        "Gunmen killedmore than 20 villagers in the overnight raid, a local leader said.",
+        ["killed 21 - more_than"],
+    ),
+    (
+        "batch_blind",
+        "At least two dozen people were hurt when a stand collapsed at the rodeo. A dozen ambulances were sent to the arena.",
+        ["injured 24 - at_least"],
+    ),
+    (
+        "batch_blind",
+        "More than a dozen people were arrested after the match, police said. Two hundred and ten fans were ejected from the stadium.",
+        ["detained 13 - more_than"],
+    ),
+    (
+        "batch_blind",
+        "The clashes left one protester dead and eleven\npolice officers injured, the ministry said.",
+        ["killed 1 1 exact", "injured 11 11 exact"],
+    ),
+    (
+        "batch_blind",
+        "Two officers who made the ultimate sacrifice were honoured at a ceremony on Friday. The department has lost 6 officers in the line of duty since 2010.",
+        ["killed 2 2 exact", "killed 6 6 exact"],
+    ),
+    (
+        "batch_blind",
+        "The massacre at the resort shocked the country. The victims include six tourists, police said.",
+        ["killed 6 6 exact"],
+    ),
+    (
+        "batch_blind",
+        "Twelve more people remain missing after the avalanche, and another 3 were found dead on Tuesday, the mountain rescue service said.",
+        ["missing 12 12 exact", "killed 3 3 exact"],
+    ),
+    (
+        "batch_blind",
+        "A second avalanche on Sunday killed four more climbers, raising the toll on the mountain this season to 17.",
+        ["killed 4 4 exact", "killed 17 17 exact"],
+    ),
+    (
+        "batch_blind",
+        "Fourteen people were hurt, including a police officer, when the crowd surged toward the stage. The concert was stopped after 20 minutes.",
+        ["injured 14 14 exact", "injured 1 1 exact"],
+    ),
+    (
+        "batch_blind",
+        "The dead included five Germans, two Britons, an American and several Italians, the foreign ministry said.",
+        ["killed 5 5 exact", "killed 2 2 exact", "killed 1 1 exact"],
+    ),
+    (
+        "batch_blind",
+        "The 26 victims, 15 men and 11 women, were all residents of the building, the fire chief said.",
+        ["killed 26 26 exact", "killed 15 15 exact", "killed 11 11 exact"],
+    ),
+    (
+        "batch_blind",
+        "Doctors said about 60 of the 210 injured had been discharged by Sunday night. The hospital has asked for blood donors.",
+        ["injured 210 210 exact"],
+    ),
+    (
+        "batch_blind",
+        "An estimated 110 to 130 people were killed in the clashes, a UN spokesman said. At least 80 to 120 more were wounded.",
+        ["killed 110 130 range", "injured 80 120 range"],
+    ),
+    (
+        "batch_blind",
+        "Between 40 and 50 people are believed to have died in the landslide, a local official said, though the official toll stands at 23.",
+        ["killed 40 50 range", "killed 23 23 exact"],
+    ),
+    (
+        "batch_blind",
+        "The Red Cross said it had counted 212 bodies in the town's streets and that the real toll was probably much higher.",
+        ["killed 212 212 exact"],
+    ),
+    (
+        "batch_blind",
+        "Some 15 tornado deaths have been recorded so far this year, compared with an average of 70 over the past decade, the weather service said.",
+        ["killed 15 15 about"],
+    ),
+    (
+        "batch_blind",
+        "We heard fifteen were killed and more than that number were hurt, a witness said. The hospital would not confirm.",
+        ["killed 15 15 exact", "injured 16 - more_than"],
+    ),
+    (
+        "batch_blind",
+        "The attack left 12 dead and 40 wounded. Among the dead were three police officers, the governor said.",
+        ["killed 12 12 exact", "injured 40 40 exact", "killed 3 3 exact"],
+    ),
+    (
+        "batch_blind",
+        "The tsunami warning, issued at 04:12, was lifted after 90 minutes. Waves of up to 1.2 metres hit the coast, and officials said nobody was killed or hurt.",
+        [],
+    ),
 ]
