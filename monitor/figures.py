@@ -176,6 +176,7 @@ _RIGHT: list[tuple[tuple[str, ...], str, str]] = sorted(
         (("die",), _K, "intr"),
         (("dies",), _K, "intr"),
         (("deaths",), _K, "noun"),
+        (("killings",), _K, "noun"),
         (("death",), _K, "noun"),
         (("fatalities",), _K, "noun"),
         (("fatality",), _K, "noun"),
@@ -318,7 +319,7 @@ _TOLL_SKIP = _W(
     "originally initially first earlier later then overall official final total confirmed "
     "reported numbered totalled totaled totals the from went gone grew grown swelled soared "
     "mounted spiked remained remains included include includes including sits sat down fell "
-    "fallen dropped drops falls cut reduced".split()
+    "fallen dropped drops falls cut reduced this week so far".split()
 )
 _LEVEL = _W(
     "stood stands standing rose risen rises rising climbed climbs climbing reached reaches hit "
@@ -329,7 +330,8 @@ _LEVEL = _W(
 )
 _CHANGE = _W(
     "rose risen rising rise rises climbed increased jumped up down fell fallen dropped lowered "
-    "raised revised cut reduced corrected adjusted updated changed went gone grew falls".split()
+    "raised revised cut reduced corrected adjusted updated changed went gone grew falls lowering "
+    "raising revising cutting reducing correcting".split()
 )
 _AUX = _W(
     "were was are is have has had been be being reportedly also later all both confirmed "
@@ -835,6 +837,11 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
     elif j < n and low[j] == "of" and t.get(j + 1) in _DETS:
         j += 2  # "two of the gunmen", "12 of them"
         pool = _match_right_phrase(t, j)
+        if pool and pool[1] in ("verb", "adj") and low[j - 1] == "them":
+            after = t.get(pool[2] + 1)
+            if after in _LIST_END and after not in ("in", "on", "from"):
+                # "91 were brought out, 15 of them injured, and 19 missing"
+                return _Right(pool[0], j - 1, j - 1, pool[2], pool[1], False)
         if pool and pool[1] in ("verb", "adj"):
             # "two of the injured later died": the verb after the pool decides.
             k = pool[2] + 1
@@ -930,6 +937,8 @@ def _right(t: _Toks, m: _Mention) -> _Right | None | bool:
             relative = True
         elif w in _BE:
             be_seen = True
+        elif be_seen and len(w) > 3 and w.endswith("ly") and w not in _STOP:
+            pass  # "had been arbitrarily detained", "were critically injured"
         elif w not in _AUX and w != ",":
             return None
         j += 1
@@ -1018,7 +1027,7 @@ _NONFATAL_VICTIMS = re.compile(
 )
 _REJECTING = _W(
     "too exaggerated exaggeration inflated overstated overstatement nonsense false untrue "
-    "fabricated fabrication lie propaganda".split()
+    "fabricated fabrication lie propaganda fantasy fiction absurd ridiculous".split()
 )
 _PP_START = _W("aboard on in at inside from near onboard".split())
 
@@ -1151,7 +1160,11 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
         if w in _TOLL_NOUNS and (skipped > 0 or w in ("toll", "tally")):
             break
         if w not in _TOLL_SKIP:
-            j = _toll_before_phrase(t, j) if level else -1
+            head = _toll_before_phrase(t, j)
+            d = head - 1 - (t.get(head - 1) in ("death", "injury"))  # "the death toll in ..."
+            if not level and not (t.get(d) == "the" and t.get(d - 1) in _BRING):
+                head = -1  # "bringing the toll in the province to 17" states the level
+            j = head
             if j < 0:
                 return None
             break
@@ -1182,7 +1195,7 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     if w == "count" and prev in ("death", "body"):
         return _K
     if w in ("it", "figure", "number", "count", "total"):
-        if w == "it" and t.get(j - 1) not in ("put", "puts", "putting", "placed", "revised"):
+        if w == "it" and t.get(j - 1) not in _IT_VERBS:
             return None
         if w == "number" and t.get(j + 1) == "of":
             return None
@@ -1197,6 +1210,11 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
 
 
 _LABEL_END = _W(["", ".", "(", ",", ";"])
+# "put it at 900", "raised it to 103": "it" stands for the toll only after these verbs.
+_IT_VERBS = _W(
+    "put puts putting placed revised raised raising lowered lowering increased cut updated "
+    "corrected adjusted brought took".split()
+)
 _TREATED_FOR = _W("injuries wounds burns gunshot minor serious cuts smoke".split())
 _LABELS = {
     "dead": _K, "killed": _K, "deaths": _K, "fatalities": _K, "injured": _I, "wounded": _I,
@@ -1207,13 +1225,19 @@ _PHRASE_HEADS = _W(
 )
 
 
+_BRING = _W(
+    "bringing brings brought taking takes took raising raises raised pushing pushed lifting "
+    "lifted".split()
+)
+
+
 def _toll_before_phrase(t: _Toks, j: int) -> int:
     """ "The toll from the Caracas raid has risen to 80": find a toll noun whose phrase
     ("from the Caracas raid") ends at token ``j``."""
     # Up to a dozen words back: "the toll from the US raid that captured Nicolás Maduro".
     for k in range(j - 1, max(-1, j - 13), -1):
         w = t.low[k]
-        if w in _PHRASE_HEADS and t.get(k + 1) in ("from", "in", "of", "after", "at", "for"):
+        if w in _PHRASE_HEADS and t.get(k + 1) in ("from", "in", "of", "after", "at", "for", "on"):
             return k
         if w in (",", ";", ":", ".") or w in _LEFT_VERBS:
             return -1
@@ -1267,6 +1291,9 @@ def _judge(t: _Toks, mentions: list[_Mention]) -> None:
         if m.hs <= covered and not m.via and not inside[0] < m.hs < inside[1]:
             m.consumed = True  # inside another figure's phrase: "eight members of one family"
             continue
+        if m.kind == "article" and not m.via and not m.consumed:
+            _judge_article_clause(t, m, mentions[:idx])
+            continue
         if m.consumed or m.kind == "article" or m.via:
             continue
         if _is_non_casualty(t, m):
@@ -1282,6 +1309,22 @@ def _judge(t: _Toks, mentions: list[_Mention]) -> None:
         if m.via == "right":
             covered = m.end
             inside = m.paren
+
+
+def _judge_article_clause(t: _Toks, m: _Mention, earlier: list[_Mention]) -> None:
+    """ "Three pedestrians were killed and a bus driver was injured": an indefinite singular
+    with a passive casualty verb of its own, coordinated with a victim count, is worth 1. A
+    lone "a man was arrested" names one suspect and stays out."""
+    if t.get(m.hs - 1) != "and" or not any(
+        e.metric in (_K, _I, _M) and not e.rejected and not e.consumed for e in earlier
+    ):
+        return
+    r = _right(t, m)
+    if isinstance(r, _Right) and r.metric in (_K, _I, _M) and r.group_e > r.group_s:
+        if r.kind in ("verb", "adj") and not r.reduced and not _modal_before(t, m.hs):
+            m.metric, m.group_s, m.group_e, m.end, m.via = (
+                r.metric, r.group_s, r.group_e, r.end, "chain",
+            )  # fmt: skip
 
 
 def _judge_one(t: _Toks, m: _Mention, deltas: set[int]) -> None:
@@ -1363,6 +1406,10 @@ def _judge_xofy(t: _Toks, m: _Mention, y: _Mention, deltas: set[int]) -> None:
                                                                               "noun"):  # fmt: skip
         y.metric, y.group_s, y.group_e, y.end, y.via = ry.metric, -1, -1, ry.end, "right"
         j = ry.end + 1
+        if t.get(j) in _PP_START:
+            k = _past_pp(t, j)  # "6 of 27 killed in bus crash were children"
+            if k > 0:
+                j = k
         if t.get(j) in ("were", "was", "are", "is"):
             gs, ge = _np_after(t, j + 1)
             nxt = t.get(ge)
@@ -1460,6 +1507,28 @@ def _long_links(t: _Toks, live: list[_Mention]) -> None:
                 else:
                     _inherit(t, c, a)
             continue
+        if (before in ("with", "to") and t.get(b.hs - 2) == "compared") or before == "including":
+            # "killed so far this year, compared with 9 last year"; "killings by security
+            # forces between January and June, including 96 children"
+            gs, ge = _np_after(t, b.qe)
+            if before == "including" and (ge == gs or t.get(ge) not in _LIST_END):
+                continue
+            if ge > gs and t.low[ge - 1] in _NON_PERSON:
+                continue
+            b.metric, b.group_s, b.group_e, b.end, b.via = (
+                a.metric,
+                gs,
+                ge,
+                max(ge, b.qe) - 1,
+                "chain",
+            )
+            continue
+        if _elliptic_more(t, b):
+            # "saw at least 10 bodies ..., and another group had seen 6 more further south"
+            b.metric, b.group_s, b.group_e, b.end, b.via = a.metric, -1, -1, b.qe, "chain"
+            if a.group_e > a.group_s:
+                b.group_s, b.group_e = a.group_s, a.group_e
+            continue
         if before == "and" and a.via == "right" and _gapped(t, a, b):
             b.metric, b.group_s, b.group_e, b.end, b.via = a.metric, -1, -1, b.qe - 1, "chain"
 
@@ -1524,13 +1593,42 @@ def _past_place(t: _Toks, j: int) -> int:
 def _gapped(t: _Toks, a: _Mention, b: _Mention) -> bool:
     """ "Three died at the scene and two in hospital": b repeats a's verb, left out."""
     gs, ge = _np_after(t, b.qe)
-    if ge > gs or t.get(b.qe) not in _GAP_PREP:
+    q = b.qe + (t.get(b.qe) in _ADDITIVE)  # "five died at the scene and 2 more in hospital"
+    if ge > gs or t.get(q) not in _GAP_PREP:
         return False
     gap = t.low[a.end + 1 : b.hs - 1]
-    if not gap or len(gap) > 6 or gap[0] not in _GAP_PREP:
+    if gap and gap[-1] == ",":
+        gap = gap[:-1]  # "killed in a crash in 2019, and four in 2021"
+    if not gap or len(gap) > 7 or gap[0] not in _GAP_PREP:
         return False
-    return all(w in _GAP_PREP or w in ("the", "a") or _is_np_word(t, a.end + 1 + k)
-               for k, w in enumerate(gap))  # fmt: skip
+    return all(
+        w in _GAP_PREP or w in ("the", "a") or _is_np_word(t, a.end + 1 + k) or _is_year(w)
+        for k, w in enumerate(gap)
+    )
+
+
+_AFTER_MORE = _GAP_PREP | _W("further nearby elsewhere downstream there since".split())
+_HOPES = _W("expect expects expected fear fears feared hope hopes hoped may might".split())
+
+
+def _elliptic_more(t: _Toks, b: _Mention) -> bool:
+    """ "N more" standing alone as the object of a verb ("had seen 6 more further south"):
+    the count repeats the noun of the figure before it. Expectations are not counts."""
+    if t.get(b.qe) != "more" or b.kind not in ("digits", "words"):
+        return False
+    nxt = t.get(b.qe + 1)
+    if nxt and nxt not in _AFTER_MORE and nxt not in _PUNCT:
+        return False
+    prev = t.get(b.hs - 1)
+    if not (prev.endswith(("ed", "en")) or prev in ("saw", "found", "spotted")):
+        return False  # "seen", "counted", "recovered", "pulled"
+    return not any(w in _HOPES for w in t.low[max(0, b.hs - 5) : b.hs]) and not _modal_before(
+        t, b.hs
+    )
+
+
+def _is_year(w: str) -> bool:
+    return len(w) == 4 and w.isdigit() and 1800 <= int(w) <= 2100
 
 
 def _of_the_pool(t: _Toks, live: list[_Mention]) -> None:
@@ -1681,9 +1779,21 @@ def _articles(t: _Toks, mentions: list[_Mention]) -> list[_Mention]:
         if before in ("and", "including", ",", "them", "plus") or opens:
             if _is_np_word(t, i + 1):
                 extra.append(_Mention(i, i, i + 1, 1, 1, "exact", "article", 1))
+            elif _age_before_noun(t, i + 1):  # "including a 10-year-old boy"
+                extra.append(_Mention(i, i, i + 4, 1, 1, "exact", "article", 1))
     if not extra:
         return mentions
     return sorted(mentions + extra, key=lambda m: m.hs)
+
+
+def _age_before_noun(t: _Toks, j: int) -> bool:
+    """An age compound ("10-year-old") opening a noun phrase at ``j``."""
+    return (
+        t.get(j)[:1].isdigit()
+        and t.get(j + 1) == "-"
+        and t.get(j + 2) in ("year-old", "month-old")
+        and _is_np_word(t, j + 3)
+    )
 
 
 def _list_goes_on(t: _Toks, j: int) -> bool:
@@ -1759,6 +1869,9 @@ def _earlier_marker(t: _Toks, m: _Mention, has_change: bool) -> str:
     return ""
 
 
+_TOLL_WORDS = _W("toll dead killed deaths died fatalities bodies".split())
+
+
 def _sentence_metric(t: _Toks, mentions: list[_Mention]) -> None:
     """Resolve "put it at 900" / "the figure of 1,500" from the sentence's other words."""
     for m in mentions:
@@ -1771,18 +1884,11 @@ def _sentence_metric(t: _Toks, mentions: list[_Mention]) -> None:
         if m.metric == "??":
             m.metric = ""
             continue
-        found = ""
-        for w in t.low:
-            if w in ("toll", "dead", "killed", "deaths", "died", "fatalities", "bodies"):
-                found = _K
-                break
-            if w in _METRIC_WORDS:
-                found = _METRIC_WORDS[w]
-                break
-        if found:
-            m.metric = found
-        else:
-            m.metric = ""
+        # A toll word anywhere wins: "raised it to 103 as more of the injured died".
+        if not _TOLL_WORDS.isdisjoint(t.low):
+            m.metric = _K
+            continue
+        m.metric = next((_METRIC_WORDS[w] for w in t.low if w in _METRIC_WORDS), "")
 
 
 def _retractions(sentence: str, t: _Toks, mentions: list[_Mention]) -> None:

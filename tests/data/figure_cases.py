@@ -4717,4 +4717,78 @@ CASES = [
         "The tsunami warning, issued at 04:12, was lifted after 90 minutes. Waves of up to 1.2 metres hit the coast, and officials said nobody was killed or hurt.",
         [],
     ),
+    # controls for the blind batch"s fixes (elliptic "N more", long "including" and
+    # "compared with" links, an indefinite singular with its own verb)
+    (
+        "negative",
+        "Two people were killed in the crash and a man was arrested at the scene.",
+        ["killed 2 2 exact"],
+    ),
+    (
+        "negative",
+        "Rescuers found 3 bodies on Monday and expect to find 6 more.",
+        ["killed 3 3 exact"],
+    ),
+    (
+        "negative",
+        "Officials had counted 20 dead by noon and feared 10 more.",
+        ["killed 20 20 exact"],
+    ),
+    ("negative", "He said the patrol had seen 3 more near the border.", []),
+    (
+        "negative",
+        "The storm killed 4 people and flooded towns across the region, including 3 cities.",
+        ["killed 4 4 exact"],
+    ),
+    (
+        "negative",
+        "Ten people were killed this year, compared with the 2019 figure.",
+        ["killed 10 10 exact"],
+    ),
+    (
+        "negative",
+        "A 3-year-old girl was rescued from the rubble and a man was pulled out alive.",
+        [],
+    ),
+    (
+        "negative",
+        "The company raised it to 30 percent after the explosion killed 5 workers.",
+        ["killed 5 5 exact"],
+    ),
+    (
+        "negative",
+        "Four people died and a car was badly damaged when the wall collapsed.",
+        ["killed 4 4 exact"],
+    ),
+    (
+        "batch_blind",
+        "The storm killed 12 people, including a 6-month-old baby, the mayor said.",
+        ["killed 12 12 exact", "killed 1 1 exact"],
+    ),
+    (
+        "batch_blind",
+        "At least 30 people were killed on the roads over the holiday weekend, compared with 25 last year.",
+        ["killed 30 - at_least", "killed 25 25 exact"],
+    ),
+    (
+        "batch_blind",
+        "Police arrested 20 people at the protest in the city centre on Friday, including 3 journalists.",
+        ["detained 20 20 exact", "detained 3 3 exact"],
+    ),
+    (
+        "batch_blind",
+        "Rescuers reached 60 survivors in the tunnel, 15 of them injured.",
+        ["injured 15 15 exact"],
+    ),
+    (
+        "batch_blind",
+        "Heavy rain lashed the coast, taking the death toll in the region to 40.",
+        ["killed 40 40 exact"],
+    ),
+    ("batch_blind", "Police said 12 people were only slightly hurt.", ["injured 12 12 exact"]),
+    (
+        "batch_blind",
+        "Five soldiers died and a civilian was wounded when the convoy was ambushed.",
+        ["killed 5 5 exact", "injured 1 1 exact"],
+    ),
 ]
