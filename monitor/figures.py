@@ -107,12 +107,14 @@ _HAS_NUMBER = re.compile(
     + r")"
 )
 # Stems must start a word (a digit may touch them: "20killed"); the look-behind lets the
-# engine skip mid-word positions quickly, which halves the cost of this scan.
+# engine skip mid-word positions quickly, which halves the cost of this scan. The stems are
+# grouped by first letter so that a position is tried against a few branches, not forty.
 _HAS_CASUALTY = re.compile(
-    r"(?<![a-z])(?:kill|dead|death|die[ds]?\b|dying|wound|injur|hurt|missing|unaccounted|arrest|detain|"
-    r"custody|bod(?:y|ies)|toll|lives|fatalit|perish|slain|murder|shot|stabb|hospital|victim|"
-    r"trapped|rounded up|sacrifice|massacre|drown|critical condition|tally|\blost\b|losing|"
-    r"execut|behead|remains of|coffin|casket|funeral|fallen)"
+    r"(?<![a-z])(?:k(?:ill)|d(?:ead|eath|ie[ds]?\b|ying|etain|rown)|w(?:ound)|i(?:njur)"
+    r"|h(?:urt|ospital)|m(?:issing|urder|assacre)|u(?:naccounted)|a(?:rrest)"
+    r"|c(?:ustody|ritical condition|offin|asket)|b(?:od(?:y|ies)|ehead)|t(?:oll|rapped|ally)"
+    r"|l(?:ives|osing)|\blost\b|f(?:atalit|uneral|allen)|p(?:erish)|s(?:lain|hot|tabb|acrifice)"
+    r"|v(?:ictim)|r(?:ounded up|emains of)|e(?:xecut))"
 )
 
 _TOKEN = re.compile(
@@ -457,10 +459,10 @@ _NON_PERSON = _W(
     "whales dolphins fish chickens pigs goats tigers wolves bears deer rabbits livestock "
     "camels monkeys".split()
 )
+# Run on the lower-cased sentence (no re.I: case-insensitive matching is far slower).
 _RETRACTION = re.compile(
     r"\b(?:was|were|had been|is|being) (?:wrong|incorrect|mistaken|erroneous|an error|a mistake)"
-    r"|\bin error\b|\bretract|\bmistakenly\b|\bwithdrew the (?:figure|toll|number)",
-    re.I,
+    r"|\bin error\b|\bretract|\bmistakenly\b|\bwithdrew the (?:figure|toll|number)"
 )
 # Nouns that run into their number in careless copy ("15people"), unlike "101st" or "9mm".
 _GLUED_NOUNS = _W("people persons civilians soldiers children dead".split())
@@ -479,23 +481,34 @@ class _Toks:
         tx: list[str] = []
         st: list[int] = []
         en: list[int] = []
-        if _GLUED.search(text.lower()) or _CAMEL.search(text):
+        folded = text.lower().replace("\u2019", "'")
+        low: list[str] | None = None
+        if _GLUED.search(folded) or _CAMEL.search(text) or len(folded) != len(text):
             for m in _TOKEN.finditer(text):
                 _add_token(m.group(), base + m.start(), tx, st, en)
-        else:  # the usual case: no run-together words, so no per-token checks
-            spans = [m.span() for m in _TOKEN.finditer(text)]
-            tx = [text[a:b] for a, b in spans]
-            st = [a + base for a, _ in spans]
-            en = [b + base for _, b in spans]
+        else:
+            # The usual case: no run-together words, and lower case keeps every offset, so
+            # the lower-cased sentence is tokenised once and the original read by offset.
+            found = list(_TOKEN.finditer(folded))
+            low = [m.group() for m in found]
+            st = [m.start() for m in found]
+            en = [m.end() for m in found]
+            tx = [text[a:b] for a, b in zip(st, en, strict=True)]
+            if base:
+                st = [a + base for a in st]
+                en = [b + base for b in en]
         if "[" in text:
             _drop_citations(tx, st, en)
+            low = None
         self.text = tx
-        folded = text.lower().replace("\u2019", "'")
         self.folded = folded
-        if len(folded) == len(text):  # slice the lower-cased sentence: one call, not one a token
-            self.low = [folded[a - base : b - base] for a, b in zip(st, en, strict=True)]
+        if low is None:
+            if len(folded) == len(text):
+                self.low = [folded[a - base : b - base] for a, b in zip(st, en, strict=True)]
+            else:
+                self.low = [t.lower().replace("\u2019", "'") for t in tx]
         else:
-            self.low = [t.lower().replace("\u2019", "'") for t in tx]
+            self.low = low
         self.st = st
         self.en = en
         self.n = len(tx)
@@ -550,7 +563,7 @@ def _drop_citations(tx: list[str], st: list[int], en: list[int]) -> None:
         i += 1
 
 
-@dataclass
+@dataclass(slots=True)
 class _Mention:
     hs: int  # first token of the hedge (== qs when there is none)
     qs: int  # first token of the quantity
@@ -626,17 +639,20 @@ _MENTION_START = NUMBER_WORDS | _W(VAGUE) | _HEDGE_FIRST | {"a", "an", "tens", "
 def _find_mentions(t: _Toks) -> list[_Mention]:
     out: list[_Mention] = []
     low = t.low
-    i = 0
     n = t.n
-    while i < n:
-        tok = low[i]
-        if not (
-            tok in _MENTION_START
-            or tok[:1].isdigit()
-            or ("-" in tok and tok.split("-", 1)[0] in NUMBER_WORDS)
-        ):
-            i += 1
-            continue
+    # The tokens that can open a quantity, found in one pass; the scan below jumps between them.
+    starts = [
+        k
+        for k, tok in enumerate(low)
+        if tok in _MENTION_START
+        or tok[0].isdigit()  # tokens are never empty
+        or ("-" in tok and tok.split("-", 1)[0] in NUMBER_WORDS)
+    ]
+    i = 0
+    for i0 in starts:
+        if i0 < i:
+            continue  # inside the quantity just read
+        i = i0
         hedge = _hedge_at(low, i)
         qual = "exact"
         qs = i
@@ -807,7 +823,7 @@ def _is_np_word(t: _Toks, j: int) -> bool:
     return not (w in NUMBER_WORDS or w in VAGUE)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Right:
     metric: str
     group_s: int
@@ -1891,11 +1907,11 @@ def _sentence_metric(t: _Toks, mentions: list[_Mention]) -> None:
         m.metric = next((_METRIC_WORDS[w] for w in t.low if w in _METRIC_WORDS), "")
 
 
-def _retractions(sentence: str, t: _Toks, mentions: list[_Mention]) -> None:
-    hit = _RETRACTION.search(sentence)
+def _retractions(t: _Toks, mentions: list[_Mention]) -> None:
+    hit = _RETRACTION.search(t.folded)
     if not hit:
         return
-    before = sentence[: hit.start()].lower()
+    before = t.folded[: hit.start()]
     metric = ""
     for word, met in (("death", _K), ("dead", _K), ("toll", _K), ("injur", _I), ("missing", _M)):
         if word in before[-40:]:
@@ -1911,17 +1927,35 @@ def _retractions(sentence: str, t: _Toks, mentions: list[_Mention]) -> None:
 
 # --- attribution -------------------------------------------------------------------------
 
-_ACCORDING = re.compile(r"\baccording to ([^,.;:()\u201c\"]+?)(?=\s*(?:[,.;:()]|$|\bthat\b))", re.I)
-_REPORT_VERB = re.compile(
-    r"\b(?:said|says|say|reported|reports|report|told|confirmed|confirms|announced|announces|"
-    r"stated|added|estimated|estimates|counted|counts|put|puts|gave|gives|listed|lists|claimed|"
-    r"claims|recorded|tallied|noted|acknowledged|wrote|posted|tweeted|revised|raised|lowered|"
-    r"updated|cited|quoted|registered|tweeted|announce|confirm)\b",
-    re.I,
+
+def _first_letter_alternation(words: list[str]) -> str:
+    """ "\\b(?:s(?:aid|ays)|t(?:old)|...)\\b": whole words, grouped by first letter so a position
+    is tried against a few branches (longest first, as the engine takes the first that fits)."""
+    groups: dict[str, list[str]] = {}
+    for w in words:
+        groups.setdefault(w[0], []).append(w[1:])
+    branches = [
+        c + "(?:" + "|".join(sorted(set(rest), key=len, reverse=True)) + ")"
+        for c, rest in groups.items()
+    ]
+    return r"\b(?:" + "|".join(branches) + r")\b"
+
+
+# Each source pattern comes twice: plain, for the lower-cased sentence (the usual case, and
+# far faster), and with re.I for the rare sentence whose lower case changes its length.
+_ACCORDING_RX = r"\baccording to ([^,.;:()\u201c\"]+?)(?=\s*(?:[,.;:()]|$|\bthat\b))"
+_REPORT_VERB_RX = _first_letter_alternation(
+    "said says say reported reports report told confirmed confirms announced announces stated "
+    "added estimated estimates counted counts put puts gave gives listed lists claimed claims "
+    "recorded tallied noted acknowledged wrote posted tweeted revised raised lowered updated "
+    "cited quoted registered announce confirm".split()
 )
-_INVERTED = re.compile(
-    r"[,\u201d\"]\s*(?:said|says|told|reported|according to)\s+([^,.;:()\"\u201c\u201d]+)", re.I
+_INVERTED_RX = (
+    r"[,\u201d\"]\s*(?:said|says|told|reported|according to)\s+([^,.;:()\"\u201c\u201d]+)"
 )
+_ACCORDING = (re.compile(_ACCORDING_RX), re.compile(_ACCORDING_RX, re.I))
+_REPORT_VERB = (re.compile(_REPORT_VERB_RX), re.compile(_REPORT_VERB_RX, re.I))
+_INVERTED = (re.compile(_INVERTED_RX), re.compile(_INVERTED_RX, re.I))
 _SUBJECT_LEAD = re.compile(
     r"^(?:but|and|while|whereas|however|meanwhile|also|earlier|later|separately|instead|"
     r"although|though|as|because|since|so)\b[\s,]*",
@@ -1936,25 +1970,50 @@ _SUBJECT_TAIL = re.compile(
 _SPLIT_CLAUSE = re.compile(r"[,;:\u2014\u2013]|\s-(?=\s|[A-Z])|\b(?:while|whereas|but|and)\b", re.I)
 
 
+def _find_all(patterns: tuple[re.Pattern, re.Pattern], sentence: str) -> list[re.Match]:
+    low = sentence.lower()
+    if len(low) == len(sentence):
+        return list(patterns[0].finditer(low))  # offsets hold for the original sentence
+    return list(patterns[1].finditer(sentence))
+
+
 @lru_cache(maxsize=512)
-def _sources(sentence: str) -> tuple[tuple, tuple, tuple]:
+def _sources(sentence: str) -> tuple[tuple, tuple[int, ...]]:
     """The sentence's source phrases, found once however many figures it holds:
-    ("according to" spans, reporting-verb subjects, inverted "said X" phrases)."""
-    acc = tuple((a.start(), a.group(1).strip()) for a in _ACCORDING.finditer(sentence))
-    verbs = tuple(
-        (v.start(), _subject_before(sentence, v.start())) for v in _REPORT_VERB.finditer(sentence)
+    ("according to" spans, offsets of reporting verbs)."""
+    acc: tuple = ()
+    if "according to" in sentence.lower():
+        acc = tuple(
+            (a.start(), sentence[a.start(1) : a.end(1)].strip())
+            for a in _find_all(_ACCORDING, sentence)
+        )
+    verbs = () if acc else tuple(v.start() for v in _find_all(_REPORT_VERB, sentence))
+    return acc, verbs
+
+
+@lru_cache(maxsize=512)
+def _inverted(sentence: str) -> tuple[tuple[int, str], ...]:
+    """Inverted "..., said X" phrases; looked for only when no subject names the source."""
+    return tuple(
+        (i.start(), sentence[i.start(1) : i.end(1)].strip()) for i in _find_all(_INVERTED, sentence)
     )
-    inverted = tuple((i.start(), i.group(1).strip()) for i in _INVERTED.finditer(sentence))
-    return acc, verbs, inverted
+
+
+@lru_cache(maxsize=2048)
+def _subject_at(sentence: str, verb_at: int) -> str | None:
+    return _subject_before(sentence, verb_at)
 
 
 def _attribution(sentence: str, pos: int) -> str | None:
     """Who gave the figure at ``pos`` (offset inside the sentence), as written."""
-    acc, verbs, inverted = _sources(sentence)
+    acc, verb_offsets = _sources(sentence)
     if acc:
         return min(acc, key=lambda a: abs(a[0] - pos))[1]
     best_subject = None
-    for at, subject in verbs:
+    # Only the verbs up to the figure and the first one after it matter; their subjects are
+    # read as they are needed.
+    for at in verb_offsets:
+        subject = _subject_at(sentence, at)
         if at > pos:
             # "..., police said": a source named after the figure, in a clause of its own.
             if subject and best_subject is None and sentence.rfind(subject, 0, at) > pos:
@@ -1964,7 +2023,7 @@ def _attribution(sentence: str, pos: int) -> str | None:
             best_subject = subject
     if best_subject:
         return best_subject
-    for at, phrase in inverted:
+    for at, phrase in _inverted(sentence):
         if at >= pos and phrase and not re.search(r"\d", phrase) and len(phrase.split()) <= 10:
             return phrase
     return None
@@ -2064,8 +2123,27 @@ def extract_figures(text: str, story: Story) -> list[dict]:
             break
         if hits[h] >= e or not _HAS_NUMBER.search(folded, s, e):
             continue
-        out.extend(_sentence_figures(text, text[s:e], s, story))
+        out.extend(_figures_at(text[s:e], s, story))
     return out
+
+
+# Agency copy sends the same sentence under many outlets' names, so a sentence's figures are
+# kept (for each story object) in a bounded least-recently-used table. A sentence's figures
+# depend on nothing outside it; they are stored with offsets from the sentence start.
+_SENTENCE_CACHE: dict[tuple[str, int], tuple[Story, list[dict]]] = {}
+_SENTENCE_CACHE_SIZE = 4096
+
+
+def _figures_at(sentence: str, base: int, story: Story) -> list[dict]:
+    key = (sentence, id(story))
+    hit = _SENTENCE_CACHE.pop(key, None)
+    if hit is None or hit[0] is not story:  # the story is kept so a reused id cannot match
+        hit = (story, _sentence_figures(sentence, sentence, 0, story))
+        if len(_SENTENCE_CACHE) >= _SENTENCE_CACHE_SIZE:
+            # The least recently used; tolerant of another thread evicting the same entry.
+            _SENTENCE_CACHE.pop(next(iter(_SENTENCE_CACHE), None), None)
+    _SENTENCE_CACHE[key] = hit
+    return [{**f, "start": f["start"] + base, "end": f["end"] + base} for f in hit[1]]
 
 
 _PARAGRAPH_GAP = re.compile(r"\n[ \t]*\n")
@@ -2103,7 +2181,7 @@ def _sentence_figures(text: str, sentence: str, base: int, story: Story) -> list
     _chain(t, mentions)
     _sentence_metric(t, mentions)
     _revisions(t, mentions)
-    _retractions(sentence, t, mentions)
+    _retractions(t, mentions)
     figures = []
     for m in mentions:
         if not m.metric or m.consumed or m.rejected or m.metric[0] == "?":
