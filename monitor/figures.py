@@ -106,11 +106,13 @@ _HAS_NUMBER = re.compile(
     )
     + r")"
 )
-# Stems must start a word (a digit may touch them: "20killed"); the look-behind lets the
-# engine skip mid-word positions quickly, which halves the cost of this scan. The stems are
-# grouped by first letter so that a position is tried against a few branches, not forty.
+# Stems must start a word (a digit may touch them: "20killed"). The pattern opens on the
+# non-letter before the stem, which lets the engine's prefix scan skip runs of letters in C;
+# the text is searched with one space in front, so a match starts exactly where its stem does
+# in the text. The stems are grouped by first letter so that a position is tried against a
+# few branches, not forty.
 _HAS_CASUALTY = re.compile(
-    r"(?<![a-z])(?:k(?:ill)|d(?:ead|eath|ie[ds]?\b|ying|etain|rown)|w(?:ound)|i(?:njur)"
+    r"[^a-z](?:k(?:ill)|d(?:ead|eath|ie[ds]?\b|ying|etain|rown)|w(?:ound)|i(?:njur)"
     r"|h(?:urt|ospital)|m(?:issing|urder|assacre)|u(?:naccounted)|a(?:rrest)"
     r"|c(?:ustody|ritical condition|offin|asket)|b(?:od(?:y|ies)|ehead)|t(?:oll|rapped|ally)"
     r"|l(?:ives|osing)|\blost\b|f(?:atalit|uneral|allen)|p(?:erish)|s(?:lain|hot|tabb|acrifice)"
@@ -2112,7 +2114,7 @@ def extract_figures(text: str, story: Story) -> list[dict]:
         folded = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     # One pass of the casualty pre-filter over the whole text; sentences without a hit are
     # never tokenised.
-    hits = [m.start() for m in _HAS_CASUALTY.finditer(folded)]
+    hits = [m.start() for m in _HAS_CASUALTY.finditer(" " + folded)]
     if not hits:
         return out
     h = 0
