@@ -4717,7 +4717,7 @@ CASES = [
         "The tsunami warning, issued at 04:12, was lifted after 90 minutes. Waves of up to 1.2 metres hit the coast, and officials said nobody was killed or hurt.",
         [],
     ),
-    # controls for the blind batch"s fixes (elliptic "N more", long "including" and
+    # controls for the blind batch's fixes (elliptic "N more", long "including" and
     # "compared with" links, an indefinite singular with its own verb)
     (
         "negative",
@@ -4761,33 +4761,33 @@ CASES = [
         ["killed 4 4 exact"],
     ),
     (
-        "batch_blind",
+        "blind_controls",
         "The storm killed 12 people, including a 6-month-old baby, the mayor said.",
         ["killed 12 12 exact", "killed 1 1 exact"],
     ),
     (
-        "batch_blind",
+        "blind_controls",
         "At least 30 people were killed on the roads over the holiday weekend, compared with 25 last year.",
         ["killed 30 - at_least", "killed 25 25 exact"],
     ),
     (
-        "batch_blind",
+        "blind_controls",
         "Police arrested 20 people at the protest in the city centre on Friday, including 3 journalists.",
         ["detained 20 20 exact", "detained 3 3 exact"],
     ),
     (
-        "batch_blind",
+        "blind_controls",
         "Rescuers reached 60 survivors in the tunnel, 15 of them injured.",
         ["injured 15 15 exact"],
     ),
     (
-        "batch_blind",
+        "blind_controls",
         "Heavy rain lashed the coast, taking the death toll in the region to 40.",
         ["killed 40 40 exact"],
     ),
-    ("batch_blind", "Police said 12 people were only slightly hurt.", ["injured 12 12 exact"]),
+    ("blind_controls", "Police said 12 people were only slightly hurt.", ["injured 12 12 exact"]),
     (
-        "batch_blind",
+        "blind_controls",
         "Five soldiers died and a civilian was wounded when the convoy was ambushed.",
         ["killed 5 5 exact", "injured 1 1 exact"],
     ),
