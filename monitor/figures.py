@@ -1180,6 +1180,8 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
         if w not in _TOLL_SKIP:
             head = _toll_before_phrase(t, j)
             d = head - 1 - (t.get(head - 1) in ("death", "injury"))  # "the death toll in ..."
+            if t.get(d) == "of" and t.get(d - 1) in ("number", "total", "count"):
+                d -= 2  # "taking the number of arrests since the protests began to 1,460"
             if not level and not (t.get(d) == "the" and t.get(d - 1) in _BRING):
                 head = -1  # "bringing the toll in the province to 17" states the level
             j = head
@@ -1202,6 +1204,11 @@ def _left(t: _Toks, m: _Mention, deltas: set[int]) -> str | None | bool:
     if w not in _TOLL_NOUNS:
         return None
     prev = t.get(j - 1)
+    if w in _POOL_NOUNS and all(x in _BE for x in low[j + 1 : m.hs]):
+        # "Most of the dead were over 65": a copula alone after a quantified pool, or before
+        # "over", describes the victims (an age), it does not state the toll.
+        if t.get(m.hs) in ("over", "above") or (prev in _DETS and t.get(j - 2) == "of"):
+            return None
     if (prev == "the" and t.get(j - 2) in _PUT) or (prev == "of" and t.get(j - 2) == "number"):
         level = True
     if w == "toll":
@@ -1239,8 +1246,9 @@ _LABELS = {
     "injuries": _I, "missing": _M, "arrested": _D, "detained": _D, "arrests": _D,
 }  # fmt: skip
 _PHRASE_HEADS = _W(
-    "toll tally killed dead deaths fatalities injured wounded missing arrested".split()
+    "toll tally killed dead deaths fatalities injured wounded missing arrested arrests".split()
 )
+_POOL_NOUNS = _W("dead killed injured wounded victims missing arrested detained".split())
 
 
 _BRING = _W(
@@ -1249,13 +1257,16 @@ _BRING = _W(
 )
 
 
+_PHRASE_PREPS = _W("from in of after at for on since".split())
+
+
 def _toll_before_phrase(t: _Toks, j: int) -> int:
     """ "The toll from the Caracas raid has risen to 80": find a toll noun whose phrase
     ("from the Caracas raid") ends at token ``j``."""
     # Up to a dozen words back: "the toll from the US raid that captured Nicolás Maduro".
     for k in range(j - 1, max(-1, j - 13), -1):
         w = t.low[k]
-        if w in _PHRASE_HEADS and t.get(k + 1) in ("from", "in", "of", "after", "at", "for", "on"):
+        if w in _PHRASE_HEADS and t.get(k + 1) in _PHRASE_PREPS:
             return k
         if w in (",", ";", ":", ".") or w in _LEFT_VERBS:
             return -1

@@ -4791,4 +4791,113 @@ CASES = [
         "Five soldiers died and a civilian was wounded when the convoy was ambushed.",
         ["killed 5 5 exact", "injured 1 1 exact"],
     ),
+    # --- blind recheck: 20 more passages written after the blind-batch fixes, before running
+    # them (3 misses before the fixes that follow them), and their controls -----------------
+    (
+        "blind_recheck",
+        "A gas cylinder exploded at a roadside restaurant on Saturday night, killing 8 people and injuring 23, the fire brigade said. Two of the injured are in critical condition.",
+        ["killed 8 8 exact", "injured 23 23 exact"],
+    ),
+    (
+        "blind_recheck",
+        "The ferry was carrying 240 passengers when it caught fire. Officials said 31 people died, 4 of them crew members, and about 200 were rescued.",
+        ["killed 31 31 exact", "killed 4 4 exact"],
+    ),
+    (
+        "blind_recheck",
+        "Security forces detained 73 people overnight, taking the number of arrests since the protests began to 1,460, a rights group said.",
+        ["detained 73 73 exact", "detained 1460 1460 exact"],
+    ),
+    (
+        "blind_recheck",
+        "Landslide toll rises to 54\nVillagers said at least 20 more people were still buried under mud and rocks.",
+        ["killed 54 54 exact"],
+    ),
+    (
+        "blind_recheck",
+        "The health ministry said the toll from the heatwave had reached 312, up from 270 on Monday. Most of the dead were over 65.",
+        ["killed 312 312 exact p=270"],
+    ),
+    (
+        "blind_recheck",
+        "Police said two people were shot dead and a teenager was wounded in the drive-by shooting. No arrests have been made.",
+        ["killed 2 2 exact", "injured 1 1 exact"],
+    ),
+    (
+        "blind_recheck",
+        "The bus crash killed 12 people, including a 4-year-old girl and her grandmother, police said.",
+        ["killed 12 12 exact", "killed 1 1 exact"],
+    ),
+    (
+        "blind_recheck",
+        "The airline said 144 passengers and 6 crew were on board Flight 612. All were evacuated safely down the emergency slides.",
+        [],
+    ),
+    (
+        "blind_recheck",
+        "Officials fear the toll could climb into the hundreds as rescuers reach remote areas. So far, 47 deaths have been confirmed.",
+        ["killed 47 47 exact"],
+    ),
+    (
+        "blind_recheck",
+        "Rescue teams recovered 5 more bodies on Thursday, raising the death toll from the mine flood to 19. Three miners remain trapped.",
+        ["killed 5 5 exact", "killed 19 19 exact", "missing 3 3 exact"],
+    ),
+    (
+        "blind_recheck",
+        "The rights group said at least 41 people had been killed since January, compared with 28 over the same period last year.",
+        ["killed 41 - at_least", "killed 28 28 exact"],
+    ),
+    (
+        "blind_recheck",
+        "Nearly 4,000 people have been displaced and 220 homes destroyed by the floods. Nobody has died, the governor said.",
+        [],
+    ),
+    (
+        "blind_recheck",
+        "The blast injured 17 people, three of them seriously, and damaged a nearby mosque, police said.",
+        ["injured 17 17 exact", "injured 3 3 exact"],
+    ),
+    (
+        "blind_recheck",
+        "The court charged 31 people over the stampede, which killed 121 worshippers in 2022.",
+        ["killed 121 121 exact"],
+    ),
+    (
+        "blind_recheck",
+        '"Forty dead is simply untrue," a police spokesman said. He said 9 people had been injured.',
+        ["injured 9 9 exact"],
+    ),
+    (
+        "blind_recheck",
+        "Militants kidnapped 12 engineers from the dam site on Tuesday and killed their driver, officials said.",
+        [],
+    ),
+    (
+        "blind_recheck",
+        "At least 6 climbers died and 2 remain missing after an avalanche on the peak, which is 7,126 metres high.",
+        ["killed 6 - at_least", "missing 2 2 exact"],
+    ),
+    (
+        "blind_recheck",
+        "The monitor said 212 civilians had been killed in airstrikes last month, including 58 children and 31 women.",
+        ["killed 212 212 exact", "killed 58 58 exact", "killed 31 31 exact"],
+    ),
+    (
+        "blind_recheck",
+        "Some 500 soldiers were deployed to the town after clashes that left 14 dead. An estimated 60 people were hurt.",
+        ["killed 14 14 exact", "injured 60 60 about"],
+    ),
+    (
+        "blind_recheck",
+        "The earlier figure of 90 dead was later revised to 62 by the regional authorities.",
+        ["killed 62 62 exact p=90"],
+    ),
+    ("blind_controls", "The dead were 14 in all, officials said.", ["killed 14 14 exact"]),
+    ("blind_controls", "Most of the injured were under 30, and many of the dead were over 70.", []),
+    (
+        "blind_controls",
+        "The number of arrests in the capital has risen to 85.",
+        ["detained 85 85 exact"],
+    ),
 ]
