@@ -467,9 +467,10 @@ def draft_command(cfg: Any, force: bool = False) -> str:
     if old is not None and not old.edited:
         data = draft_baseline(story)
         changes = _changes(old, data)
-        write_baseline(story, data)
         if not changes:
-            return f"baseline redrafted: {path} unchanged ({old.summary()})"
+            # Nothing to say: leave the file (and its drafted_at) as the reviewer last saw it.
+            return f"baseline up to date: {path} already matches the seed ({old.summary()})"
+        write_baseline(story, data)
         return "\n".join([f"baseline redrafted: {path} ({len(changes)} changes)", *changes])
     why = "was edited by hand" if old is not None else f"does not load ({problem})"
     if not force:

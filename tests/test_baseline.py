@@ -110,10 +110,13 @@ def test_baseline_command_drafts_redrafts_and_guards_edits(story_dir: Path) -> N
     cfg = cfg_for(story_dir)
     path = story_dir / "baseline.toml"
     assert "drafted" in draft_command(cfg)
-    assert "unchanged" in draft_command(cfg)  # unedited: redrafted, nothing changed
-    # Comments are not edits; items are.
+    before = path.read_bytes()
+    assert "already matches" in draft_command(cfg)  # unedited, and the seed gives the same
+    assert path.read_bytes() == before  # not even drafted_at moves
+    # Comments are not edits (and are kept); items are.
     path.write_text(path.read_text(encoding="utf-8") + "# reviewed\n", "utf-8")
-    assert "redrafted" in draft_command(cfg)
+    assert "already matches" in draft_command(cfg)
+    assert path.read_text(encoding="utf-8").endswith("# reviewed\n")
     text = path.read_text(encoding="utf-8").replace("low = 32\nhigh = 32", "low = 33\nhigh = 33")
     path.write_text(text, "utf-8")
     with pytest.raises(ConfigError, match="edited by hand.*--force"):
