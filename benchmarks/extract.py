@@ -93,7 +93,7 @@ def synthetic_articles(
 
 
 def real_articles() -> list[str]:
-    for base in (ROOT.parent / "shared" / "realdata", Path("/work/shared/realdata")):
+    for base in (ROOT.parent / "shared" / "realdata",):
         pages = sorted(glob.glob(str(base / "pages" / "*.html")))
         if pages:
             break

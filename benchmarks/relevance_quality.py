@@ -46,7 +46,7 @@ def _real_feeds(story: Story) -> None:
     folder = next(
         (
             base / "feeds" / "good"
-            for base in (ROOT.parent / "shared" / "realdata", Path("/work/shared/realdata"))
+            for base in (ROOT.parent / "shared" / "realdata",)
             if (base / "feeds" / "good").is_dir()
         ),
         None,

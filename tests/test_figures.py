@@ -170,7 +170,7 @@ def test_sentence_splitter_keeps_abbreviations_and_breaks() -> None:
 
 
 def _realdata() -> Path | None:
-    for candidate in (ROOT.parent / "shared" / "realdata", Path("/work/shared/realdata")):
+    for candidate in (ROOT.parent / "shared" / "realdata",):
         if (candidate / "pages").is_dir():
             return candidate
     return None

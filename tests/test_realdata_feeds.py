@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _realdata() -> Path | None:
-    for cand in (REPO.parent / "shared" / "realdata", Path("/work/shared/realdata")):
+    for cand in (REPO.parent / "shared" / "realdata",):
         if (cand / "feeds").is_dir():
             return cand
     return None

@@ -230,7 +230,7 @@ def test_split_sentences_keeps_abbreviations() -> None:
 
 
 def _realdata_feeds() -> list[Path]:
-    for base in (ROOT.parent / "shared" / "realdata", Path("/work/shared/realdata")):
+    for base in (ROOT.parent / "shared" / "realdata",):
         folder = base / "feeds" / "good"
         if folder.is_dir():
             return sorted(p for p in folder.iterdir() if p.is_file())

@@ -169,7 +169,7 @@ def test_no_quotes_no_statements(story) -> None:
 
 
 def _realdata() -> Path | None:
-    for base in (ROOT.parent / "shared" / "realdata", Path("/work/shared/realdata")):
+    for base in (ROOT.parent / "shared" / "realdata",):
         if (base / "pages").is_dir():
             return base / "pages"
     return None
