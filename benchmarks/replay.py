@@ -30,8 +30,6 @@ import tomllib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +43,7 @@ LEAD_ONLY_FEEDS = ("northstar-latest", "northstar-sport")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from monitor.newsweb import FeedItem, news_page, rss_feed  # noqa: E402
 
 # ----------------------------------------------------------------------------- data
 
@@ -112,48 +111,37 @@ def load(data: Path = DATA) -> Coverage:
 # ----------------------------------------------------------------------------- the web
 
 
+REPLAY_NAV = (
+    '<a href="/">Home</a> · <a href="/world">World</a> · <a href="/business">Business</a>\n'
+    ' · <a href="/sport">Sport</a>'
+)
+REPLAY_ASIDE = (
+    '<aside><h2>Most read</h2><ul><li><a href="/x">Markets close higher</a></li>\n'
+    '<li><a href="/y">Weather: a cold week ahead</a></li></ul></aside>\n'
+)
+
+
 def page_html(a: Article, outlet: str, text: str, published: datetime) -> str:
-    paras = "\n".join(f"<p>{escape(p)}</p>" for p in text.splitlines() if p.strip())
-    stamp = published.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"""<!DOCTYPE html>
-<html lang="{a.lang}"><head><meta charset="utf-8">
-<title>{escape(a.title)} | {escape(outlet)}</title>
-<meta property="og:site_name" content="{escape(outlet)}">
-<meta property="og:title" content="{escape(a.title)}">
-<meta property="article:published_time" content="{stamp}">
-</head><body>
-<header><nav><a href="/">Home</a> · <a href="/world">World</a> · <a href="/business">Business</a>
- · <a href="/sport">Sport</a></nav></header>
-<main><article>
-<h1>{escape(a.title)}</h1>
-<p class="byline">Staff reporter · <time datetime="{stamp}">{published:%d %B %Y}</time></p>
-{paras}
-</article></main>
-<aside><h2>Most read</h2><ul><li><a href="/x">Markets close higher</a></li>
-<li><a href="/y">Weather: a cold week ahead</a></li></ul></aside>
-<footer><p>© {escape(outlet)}. Invented coverage for a replay benchmark.</p></footer>
-</body></html>
-"""
+    return news_page(
+        title=a.title,
+        outlet=outlet,
+        byline="Staff reporter",
+        text=text,
+        published=published,
+        lang=a.lang,
+        nav=REPLAY_NAV,
+        aside=REPLAY_ASIDE,
+        footer_note="Invented coverage for a replay benchmark.",
+    )
 
 
 def feed_xml(slug: str, outlet: str, items: list[Article], base: str, cov: Coverage, day: int):
-    entries = []
+    listed = []
     for a in sorted(items, key=cov.published, reverse=True):
         text = a.text_on(day)
         summary = text.splitlines()[0] if slug in LEAD_ONLY_FEEDS else " ".join(text.splitlines())
-        entries.append(
-            f"""<item><title>{escape(a.title)}</title>
-<link>{base}{a.path}</link>
-<guid isPermaLink="false">{a.slug}</guid>
-<pubDate>{format_datetime(cov.published(a))}</pubDate>
-<description>{escape(summary)}</description></item>"""
-        )
-    return f"""<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>{escape(outlet)} — {escape(slug)}</title>
-<link>{base}/{slug}/</link><description>Latest from {escape(outlet)}</description>
-{chr(10).join(entries)}
-</channel></rss>
-"""
+        listed.append(FeedItem(a.title, f"{base}{a.path}", a.slug, cov.published(a), summary))
+    return rss_feed(title=f"{outlet} — {slug}", link=f"{base}/{slug}/", outlet=outlet, items=listed)
 
 
 def publish(server: Any, cov: Coverage, day: int) -> None:

@@ -15,13 +15,12 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import format_datetime
-from html import escape
 from pathlib import Path
 from typing import Any, TextIO
 
 from monitor import clock
 from monitor.loopback import LoopbackServer
+from monitor.newsweb import FeedItem, news_page, rss_feed
 from monitor.paths import seeds_dir
 
 DATA_DIR = Path(__file__).resolve().parent / "demo_data"
@@ -94,46 +93,34 @@ def article_text(a: DemoArticle, now: datetime, cov: Coverage) -> str:
     return a.text
 
 
+DEMO_NAV = '<a href="/">Home</a> · <a href="/world">World</a> · <a href="/americas">Americas</a>\n'
+
+
 def article_html(a: DemoArticle, feed: DemoFeed, text: str, published: datetime) -> str:
-    """A plain news page: navigation and footer around the article, as real pages have."""
-    paras = "\n".join(f"<p>{escape(p)}</p>" for p in text.splitlines() if p.strip())
-    iso = clock.iso(published)
-    return f"""<!DOCTYPE html>
-<html lang="{"es" if a.feed == "voz" else "en"}"><head><meta charset="utf-8">
-<title>{escape(a.title)} | {escape(feed.name)}</title>
-<meta property="og:site_name" content="{escape(feed.name)}">
-<meta property="og:title" content="{escape(a.title)}">
-<meta property="article:published_time" content="{iso}">
-</head><body>
-<header><nav><a href="/">Home</a> · <a href="/world">World</a> · <a href="/americas">Americas</a>
-</nav></header>
-<main><article>
-<h1>{escape(a.title)}</h1>
-<p class="byline">{escape(a.byline)} · <time datetime="{iso}">{published:%d %B %Y}</time></p>
-{paras}
-</article></main>
-<footer><p>© {escape(feed.name)}. All rights reserved.</p></footer>
-</body></html>
-"""
+    return news_page(
+        title=a.title,
+        outlet=feed.name,
+        byline=a.byline,
+        text=text,
+        published=published,
+        lang="es" if a.feed == "voz" else "en",
+        nav=DEMO_NAV,
+        footer_note="All rights reserved.",
+    )
 
 
 def feed_xml(feed: DemoFeed, items: list[DemoArticle], base: str, cov: Coverage) -> str:
-    entries = []
-    for a in sorted(items, key=cov.published, reverse=True):
-        first = a.text.splitlines()[0]
-        entries.append(
-            f"""<item><title>{escape(a.title)}</title>
-<link>{base}{article_path(a)}</link>
-<guid isPermaLink="false">{feed.slug}-{a.slug}</guid>
-<pubDate>{format_datetime(cov.published(a))}</pubDate>
-<description>{escape(first[:240])}</description></item>"""
+    listed = [
+        FeedItem(
+            title=a.title,
+            link=f"{base}{article_path(a)}",
+            guid=f"{feed.slug}-{a.slug}",
+            published=cov.published(a),
+            summary=a.text.splitlines()[0][:240],
         )
-    return f"""<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>{escape(feed.name)}</title>
-<link>{base}/{feed.slug}/</link><description>Latest from {escape(feed.name)}</description>
-{chr(10).join(entries)}
-</channel></rss>
-"""
+        for a in sorted(items, key=cov.published, reverse=True)
+    ]
+    return rss_feed(title=feed.name, link=f"{base}/{feed.slug}/", outlet=feed.name, items=listed)
 
 
 def publish(server: LoopbackServer, cov: Coverage, now: datetime) -> None:
