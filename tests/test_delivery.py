@@ -143,12 +143,8 @@ def test_digest_arrives_with_both_parts_and_a_rerun_sends_nothing(tmp_path, smtp
     assert len(smtp.inbox.messages) == 1 and len(digests(engine)) == 1
 
 
-def test_next_digest_covers_only_findings_since_the_previous_one(tmp_path, smtp) -> None:  # noqa: ANN001
-    cfg = smtp_cfg(tmp_path, smtp.port)
-    engine = make_engine(cfg)
-    seed_coverage(engine)
-    send(cfg, engine)
-    clock.set_now(T0 + timedelta(days=1))
+def add_revised_toll(engine, found_at) -> None:  # noqa: ANN001
+    """A later report: the defence minister's 83, an update of the baseline's total."""
     ids = add_article(engine, "https://ledger.example/83", "Global Ledger", "83 killed")
     add_finding(
         engine,
@@ -158,8 +154,17 @@ def test_next_digest_covers_only_findings_since_the_previous_one(tmp_path, smtp)
         BASE_TOTAL,
         fig(83, 83, "exact"),
         "The defence minister said 83 people were killed.",
-        found_at=T0 + timedelta(hours=5),
+        found_at=found_at,
     )
+
+
+def test_next_digest_covers_only_findings_since_the_previous_one(tmp_path, smtp) -> None:  # noqa: ANN001
+    cfg = smtp_cfg(tmp_path, smtp.port)
+    engine = make_engine(cfg)
+    seed_coverage(engine)
+    send(cfg, engine)
+    clock.set_now(T0 + timedelta(days=1))
+    add_revised_toll(engine, found_at=T0 + timedelta(hours=5))
     send(cfg, engine)
     first, second = digests(engine)
     assert second.finding_count == 1 and second.period_start == first.period_end
@@ -185,17 +190,7 @@ def test_refused_digest_stays_pending_and_is_delivered_once_later(  # noqa: ANN0
     assert d.sent_at is None and all(f.digest_id == d.id for f in findings(engine))
     # New findings arrive while it is pending: nothing is lost, nothing is covered twice.
     clock.set_now(T0 + timedelta(hours=2))
-    ids = add_article(engine, "https://ledger.example/83", "Global Ledger", "83 killed")
-    add_finding(
-        engine,
-        ids,
-        "updated",
-        "killed:total",
-        BASE_TOTAL,
-        fig(83, 83, "exact"),
-        "The defence minister said 83 people were killed.",
-        found_at=T0 + timedelta(hours=1),
-    )
+    add_revised_toll(engine, found_at=T0 + timedelta(hours=1))
     smtp.inbox.refuse = None
     lines = send(cfg, engine).splitlines()
     assert len(lines) == 2 and len(smtp.inbox.messages) == 2
