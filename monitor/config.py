@@ -128,6 +128,9 @@ SCHEMA: dict[str, dict[str, tuple[Validator, Any]]] = {
         "full_fetch_hours": (_number(0.1, 24 * 7), 12.0),
         "max_backoff_hours": (_number(0.1, 24 * 30), 24.0),
         "disable_after_failures": (_int(0, 10000), 0),
+        # How long a claimed feed or article stays a worker's without renewal: a worker that
+        # dies mid-cycle hands its work back to the others after this long.
+        "lease_seconds": (_number(1, 3600), 120.0),
     },
     "digest": {
         "to": (_emails, ["desk@example.org"]),

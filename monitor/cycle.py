@@ -20,7 +20,7 @@ import os
 import socket
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -40,13 +40,27 @@ from monitor.articles import (
     outlet_for,
     text_sha256,
 )
+from monitor.claims import (
+    held_elsewhere,
+    insert_for,
+    lease_for,
+    make_due,
+    owned_article,
+    owned_feeds,
+    release_idle_hosts,
+    release_leases,
+    renew_leases,
+    retrying,
+    take_hosts,
+)
 from monitor.clock import utcnow
 from monitor.config import Config
-from monitor.db import is_postgres, session_scope
+from monitor.db import session_scope
 from monitor.entries import EntryFields
 from monitor.errors import BlockedAddress, FetchError
 from monitor.feedparse import ParsedFeed, parse_for_poll, score_entries, unscored
 from monitor.fetch import Fetcher, FetchResult, HTTPStatusError
+from monitor.hosts import host_of
 from monitor.models import Article, ArticleVersion, Entry, Feed, PollLog
 from monitor.sqltypes import UTCTime
 from monitor.story import Story, load_story
@@ -58,9 +72,10 @@ FEED_ACCEPT = (
     "text/xml;q=0.9, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
-LEASE = timedelta(minutes=20)
 PROCESS_POOL_MIN = 16  # fewer jobs than this parse in a thread: a pool costs more to start
 WRITE_BATCH = 200
+FEED_BATCH = 100  # feeds claimed at a time (at least two per concurrent fetch)
+ARTICLE_BATCH = 25
 MAX_ARTICLES_PER_CYCLE = 2000
 
 
@@ -76,6 +91,18 @@ class CycleSummary:
     new_versions: int = 0
     feeds_waiting: int = 0  # enabled but backing off, disabled by failures, or leased elsewhere
     problems: list[str] = field(default_factory=list)
+
+    def did_work(self) -> bool:
+        return bool(
+            self.feeds_ok + self.feeds_failed + self.feeds_not_modified + self.articles_fetched
+            or self.article_errors
+        )
+
+    def add(self, other: CycleSummary) -> None:
+        for name in self.__dataclass_fields__:
+            if name != "problems":
+                setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.problems.extend(other.problems)
 
     def line(self) -> str:
         waiting = f", {self.feeds_waiting} backing off or taken" if self.feeds_waiting else ""
@@ -106,57 +133,93 @@ class FeedJob:
     failures: int
 
 
-def claim_feeds(cfg: Config, engine: Engine, owner: str, now: datetime) -> list[FeedJob]:
-    """Take every enabled feed that is not backing off and not leased by another worker."""
-    full_every = timedelta(hours=cfg["poll"]["full_fetch_hours"])
+@dataclass
+class Claimed:
+    """One claim's result: ``seen`` counts the due rows found, taken or not (a row whose host
+    another worker took a moment ago is seen but not taken), so a caller can tell "nothing
+    due" from "lost a race, ask again"."""
+
+    jobs: list[Any]
+    seen: int
+
+
+def _feed_conditions(cfg: Config, owner: str, now: datetime, slack: timedelta) -> list[Any]:
     disable_after = cfg["poll"]["disable_after_failures"]
     conditions = [
         Feed.enabled == True,  # noqa: E712 - SQL expression
         or_(Feed.lease_until.is_(None), Feed.lease_until < now),
-        or_(Feed.consecutive_failures == 0, Feed.next_poll_at.is_(None), Feed.next_poll_at <= now),
+        # Due: never polled, its interval is up, or its back-off after failures is over.
+        or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now + slack),
+        or_(Feed.host.is_(None), Feed.host.not_in(held_elsewhere(owner, now))),
     ]
     if disable_after:
         conditions.append(Feed.consecutive_failures < disable_after)
-    cols = (
+    return conditions
+
+
+def claim_feed_batch(
+    cfg: Config,
+    engine: Engine,
+    owner: str,
+    now: datetime,
+    limit: int | None = None,
+    *,
+    lease: timedelta | None = None,
+    slack: timedelta = timedelta(0),
+) -> Claimed:
+    """Take up to ``limit`` due feeds whose host is free (or this worker's), and lease them."""
+    full_every = timedelta(hours=cfg["poll"]["full_fetch_hours"])
+    until = now + (lease or lease_for(cfg["poll"]["lease_seconds"]))
+    q = (
         select(
             Feed.id,
             Feed.url,
             Feed.current_url,
             Feed.name,
+            Feed.host,
             Feed.etag,
             Feed.last_modified,
             Feed.last_full_fetch_at,
             Feed.body_sha256,
             Feed.consecutive_failures,
         )
-        .where(*conditions)
-        .order_by(Feed.id)
-        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer anyway
+        .where(*_feed_conditions(cfg, owner, now, slack))
+        .order_by(Feed.next_poll_at.asc().nulls_first(), Feed.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Feed)  # PostgreSQL; SQLite has one writer
     )
-    jobs = []
     with session_scope(engine) as s:
-        for f in s.exec(cols).all():
-            fresh = f.last_full_fetch_at is not None and now - f.last_full_fetch_at < full_every
-            jobs.append(
-                FeedJob(
-                    f.id,
-                    f.current_url or f.url,
-                    f.name,
-                    f.etag,
-                    f.last_modified,
-                    fresh,
-                    f.body_sha256,
-                    f.consecutive_failures,
-                )
+        rows = s.exec(q).all()
+        hosts = take_hosts(s, engine, {r.host for r in rows if r.host}, owner, now, until)
+        jobs = [
+            FeedJob(
+                r.id,
+                r.current_url or r.url,
+                r.name,
+                r.etag,
+                r.last_modified,
+                r.last_full_fetch_at is not None and now - r.last_full_fetch_at < full_every,
+                r.body_sha256,
+                r.consecutive_failures,
             )
+            for r in rows
+            if not r.host or r.host in hosts
+        ]
         ids = [j.id for j in jobs]
         for i in range(0, len(ids), 500):  # one statement per chunk, not one per feed
             s.execute(
                 update(Feed)
                 .where(Feed.id.in_(ids[i : i + 500]))
-                .values(lease_owner=owner, lease_until=now + LEASE)
+                .values(lease_owner=owner, lease_until=until)
             )
-    return jobs
+    return Claimed(jobs, len(rows))
+
+
+def claim_feeds(
+    cfg: Config, engine: Engine, owner: str, now: datetime, limit: int | None = None
+) -> list[FeedJob]:
+    """Take every (or up to ``limit``) due feed that no other worker holds."""
+    return retrying(claim_feed_batch, cfg, engine, owner, now, limit).jobs
 
 
 @dataclass
@@ -170,9 +233,15 @@ class ArticleJob:
     fallback_content: str
 
 
-def claim_articles(
-    engine: Engine, story_key: str, owner: str, now: datetime, limit: int
-) -> list[ArticleJob]:
+def claim_article_batch(
+    engine: Engine,
+    story_key: str,
+    owner: str,
+    now: datetime,
+    limit: int,
+    *,
+    lease: timedelta,
+) -> Claimed:
     q = (
         select(Article)
         .where(
@@ -180,15 +249,21 @@ def claim_articles(
             Article.next_fetch_at.is_not(None),
             Article.next_fetch_at <= now,
             or_(Article.lease_until.is_(None), Article.lease_until < now),
+            or_(Article.host.is_(None), Article.host.not_in(held_elsewhere(owner, now))),
         )
-        .order_by(Article.next_fetch_at)
+        .order_by(Article.next_fetch_at, Article.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=Article)
     )
     jobs = []
+    until = now + lease
     with session_scope(engine) as s:
-        for a in s.exec(q).all():
-            a.lease_owner, a.lease_until = owner, now + LEASE
+        rows = s.exec(q).all()
+        hosts = take_hosts(s, engine, {a.host for a in rows if a.host}, owner, now, until)
+        for a in rows:
+            if a.host and a.host not in hosts:
+                continue
+            a.lease_owner, a.lease_until = owner, until
             entry = s.exec(
                 select(Entry).where(Entry.article_id == a.id).order_by(Entry.last_seen_at.desc())
             ).first()
@@ -206,17 +281,18 @@ def claim_articles(
                     fallback_content=(entry.summary or "") if entry else "",
                 )
             )
-    return jobs
+    return Claimed(jobs, len(rows))
 
 
-def release_leases(engine: Engine, owner: str) -> None:
-    with session_scope(engine) as s:
-        for model in (Feed, Article):
-            s.execute(
-                update(model)
-                .where(model.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None)
-            )
+def claim_articles(
+    engine: Engine,
+    story_key: str,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta = timedelta(seconds=120),
+) -> list[ArticleJob]:
+    return retrying(claim_article_batch, engine, story_key, owner, now, limit, lease=lease).jobs
 
 
 # ---------------------------------------------------------------- CPU work off the loop
@@ -342,12 +418,7 @@ def backoff(cfg: Config, failures: int, retry_after: float | None) -> timedelta:
     return delay
 
 
-def _insert(engine: Engine, table: Any) -> Any:
-    if is_postgres(engine):
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+_insert = insert_for
 
 
 def _article_ids(
@@ -372,8 +443,11 @@ def _article_ids(
             next_fetch_at=now,
             fetch_count=0,
             relevance_reasons=[],
+            host=host_of(u),
         )
-        for u, (e, outlet) in wanted.items()
+        # Sorted: two workers inserting overlapping URLs take the unique-index locks in one
+        # order, so they wait for each other instead of deadlocking.
+        for u, (e, outlet) in sorted(wanted.items())
     ]
     stmt = _insert(engine, Article.__table__).on_conflict_do_nothing(
         index_elements=["story_key", "url"]
@@ -386,12 +460,27 @@ def _article_ids(
 
 
 def store_feed_batch(
-    engine: Engine, cfg: Config, story: Story, batch: list[FeedOutcome], summary: CycleSummary
+    engine: Engine,
+    cfg: Config,
+    story: Story,
+    batch: list[FeedOutcome],
+    summary: CycleSummary,
+    owner: str | None = None,
 ) -> None:
-    """One transaction per batch of feed results: rows loaded together, logs inserted together."""
-    quiet = [o for o in batch if o.status == "not_modified"]
-    busy = [o for o in batch if o.status != "not_modified"]
+    """One transaction per batch of feed results: rows loaded together, logs inserted together.
+
+    With ``owner``, only results for feeds still leased to it are stored (a lapsed lease that
+    another worker took over means that worker's result counts, not this one).
+    """
     with session_scope(engine) as s:
+        if owner is not None:
+            mine = owned_feeds(s, [o.job.id for o in batch], owner)
+            lost = [o for o in batch if o.job.id not in mine]
+            if lost:
+                log.warning("%d feed results dropped: their leases were taken over", len(lost))
+            batch = [o for o in batch if o.job.id in mine]
+        quiet = [o for o in batch if o.status == "not_modified"]
+        busy = [o for o in batch if o.status != "not_modified"]
         logs = _store_not_modified(s, cfg, quiet, summary)
         ids = [out.job.id for out in busy]
         feeds = {f.id: f for f in s.exec(select(Feed).where(Feed.id.in_(ids))).all()} if ids else {}
@@ -420,11 +509,13 @@ def _store_not_modified(
                 etag=out.etag,
                 last_modified=out.last_modified,
                 polled=now,
-                next_poll=now + interval,
+                # From the poll's start: the schedule does not drift by the fetch time.
+                next_poll=out.started_at + interval,
                 # A 200 whose bytes matched the last body counts as a full fetch.
                 full=now if out.full_fetch and out.http_status != 304 else None,
                 sha=out.body_sha256,
                 moved=out.moved_to,
+                moved_host=host_of(out.moved_to),
             )
         )
     stmt = (
@@ -444,6 +535,7 @@ def _store_not_modified(
             ),
             body_sha256=func.coalesce(bindparam("sha"), Feed.__table__.c.body_sha256),
             current_url=func.coalesce(bindparam("moved"), Feed.__table__.c.current_url),
+            host=func.coalesce(bindparam("moved_host"), Feed.__table__.c.host),
         )
     )
     s.execute(stmt, rows)
@@ -472,10 +564,10 @@ def store_feed_outcome(
         summary.problems.append(f"{feed.name or feed.url}: {out.error}")
     else:
         if out.moved_to and out.moved_to != (feed.current_url or feed.url):
-            feed.current_url = out.moved_to
+            feed.current_url, feed.host = out.moved_to, host_of(out.moved_to)
         feed.etag, feed.last_modified = out.etag, out.last_modified
         feed.last_success_at, feed.consecutive_failures = now, 0
-        feed.next_poll_at = now + timedelta(minutes=cfg["poll"]["interval_minutes"])
+        feed.next_poll_at = out.started_at + timedelta(minutes=cfg["poll"]["interval_minutes"])
         if out.full_fetch and out.http_status != 304:
             feed.last_full_fetch_at = now
         if out.body_sha256:
@@ -676,10 +768,22 @@ def _process_version(
 
 
 def store_article_outcome(
-    s: Session, cfg: Config, story: Story, out: ArticleOutcome, summary: CycleSummary
+    s: Session,
+    cfg: Config,
+    story: Story,
+    out: ArticleOutcome,
+    summary: CycleSummary,
+    owner: str | None = None,
 ) -> None:
-    art = s.get(Article, out.job.id)
+    """Store one fetch: health, relevance, a new version if the text changed, its findings.
+
+    With ``owner``, nothing is stored unless the article is still leased to it (row-locked
+    until commit), so a result is never stored twice by two workers.
+    """
+    art = s.get(Article, out.job.id) if owner is None else owned_article(s, out.job.id, owner)
     if art is None:
+        if owner is not None:
+            log.warning("article %s: result dropped, its lease was taken over", out.job.url)
         return
     now = out.fetched_at
     art.lease_owner, art.lease_until = None, None
@@ -740,63 +844,32 @@ def store_article_outcome(
 
 
 class _Bar:
-    """click.progressbar on stderr, or nothing."""
+    """click.progressbar on stderr, or nothing; its length grows as work is claimed."""
 
-    def __init__(self, show: bool, length: int, label: str) -> None:
-        self.bar = None
-        if show and length:
-            import click
-
-            self.bar = click.progressbar(length=length, label=label, file=sys.stderr)
+    def __init__(self, show: bool, label: str) -> None:
+        self.show, self.label, self.bar = show, label, None
 
     def __enter__(self) -> _Bar:
-        if self.bar is not None:
-            self.bar.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.__exit__(*exc)
 
+    def grow(self, n: int) -> None:
+        if not self.show or not n:
+            return
+        if self.bar is None:
+            import click
+
+            self.bar = click.progressbar(length=n, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        else:
+            self.bar.length += n
+
     def step(self, n: int = 1) -> None:
         if self.bar is not None:
             self.bar.update(n)
-
-
-async def _drain(coros: list[Any], write: Callable[[list[Any]], None], bar: _Bar) -> None:
-    """Run the jobs; store results as they come, a batch per transaction, in a thread (one
-    writer at a time). Results travel through a queue, so a finished job keeps nothing alive
-    (5 000 finished tasks holding their parsed feeds would be hundreds of megabytes)."""
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-
-    async def run(coro: Any) -> None:
-        try:
-            await queue.put(await coro)
-        except BaseException as exc:  # noqa: BLE001 - handed to the drain, which re-raises
-            await queue.put(_Failed(exc))
-
-    tasks = [asyncio.create_task(run(c)) for c in coros]
-    pending: list[Any] = []
-    writer: asyncio.Task | None = None
-    try:
-        for _ in range(len(tasks)):
-            item = await queue.get()
-            if isinstance(item, _Failed):
-                raise item.exc
-            pending.append(item)
-            bar.step()
-            if len(pending) >= WRITE_BATCH and (writer is None or writer.done()):
-                if writer is not None:
-                    await writer
-                batch, pending = pending, []
-                writer = asyncio.create_task(asyncio.to_thread(write, batch))
-        if writer is not None:
-            await writer
-        if pending:
-            await asyncio.to_thread(write, pending)
-    finally:
-        for t in tasks:
-            t.cancel()
 
 
 @dataclass
@@ -804,18 +877,99 @@ class _Failed:
     exc: BaseException
 
 
+async def _pump(
+    claim: Callable[[int], Claimed],
+    work: Callable[[Any], Awaitable[Any]],
+    write: Callable[[list[Any]], None],
+    bar: _Bar,
+    *,
+    batch: int,
+    limit: int | None = None,
+) -> int:
+    """Claim jobs a batch at a time, keep about two batches in flight, store results as they
+    come (a batch per transaction, in a thread: one writer at a time). Returns jobs done.
+
+    Claiming little and often is what shares the work among workers: each takes more only
+    when it has room, so a fast worker takes more and a dead one holds at most its batches.
+    Results travel through a queue, so a finished job keeps nothing alive (5 000 finished
+    tasks holding their parsed feeds would be hundreds of megabytes).
+    """
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    tasks: set[asyncio.Task] = set()
+    claimed = outstanding = 0
+    exhausted = False
+
+    async def run(job: Any) -> None:
+        try:
+            await queue.put(await work(job))
+        except BaseException as exc:  # noqa: BLE001 - handed to the loop, which re-raises
+            await queue.put(_Failed(exc))
+
+    async def refill() -> None:
+        nonlocal claimed, outstanding, exhausted
+        for _ in range(5):  # a claim that lost every row to a racing worker asks again
+            room = batch if limit is None else min(batch, limit - claimed)
+            got = await asyncio.to_thread(claim, room) if room > 0 else Claimed([], 0)
+            if got.jobs or not got.seen:
+                break
+        exhausted = not got.jobs
+        claimed += len(got.jobs)
+        outstanding += len(got.jobs)
+        bar.grow(len(got.jobs))
+        for job in got.jobs:
+            task = asyncio.create_task(run(job))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    pending: list[Any] = []
+    writer: asyncio.Task | None = None
+    try:
+        await refill()
+        while outstanding:
+            item = await queue.get()
+            outstanding -= 1
+            if isinstance(item, _Failed):
+                raise item.exc
+            pending.append(item)
+            bar.step()
+            if len(pending) >= WRITE_BATCH and (writer is None or writer.done()):
+                if writer is not None:
+                    await writer
+                chunk, pending = pending, []
+                writer = asyncio.create_task(asyncio.to_thread(write, chunk))
+            if not exhausted and outstanding <= batch:
+                await refill()
+        if writer is not None:
+            await writer
+        if pending:
+            await asyncio.to_thread(write, pending)
+    finally:
+        for t in list(tasks):
+            t.cancel()
+    return claimed
+
+
 async def _poll_stage(
     cfg: Config,
     engine: Engine,
     story: Story,
-    jobs: list[FeedJob],
+    owner: str,
     fetcher: Fetcher,
     runner: Runner,
     summary: CycleSummary,
     progress: bool,
-) -> None:
+    slack: timedelta,
+) -> int:
+    lease = lease_for(cfg["poll"]["lease_seconds"])
+
+    def claim(n: int) -> Claimed:
+        release_idle_hosts(engine, owner)
+        return retrying(claim_feed_batch, cfg, engine, owner, utcnow(), n, lease=lease, slack=slack)
+
     def write(batch: list[FeedOutcome]) -> None:
-        store_feed_batch(engine, cfg, story, batch, summary)
+        _store_retrying(
+            lambda part: store_feed_batch(engine, cfg, story, batch, part, owner), summary
+        )
 
     folder = str(story.folder)
     # Backpressure: a feed holds its slot from fetch to parsed result, so bodies never pile
@@ -826,32 +980,68 @@ async def _poll_stage(
         async with slots:
             return await poll_one(job, fetcher, runner, folder)
 
-    with _Bar(progress, len(jobs), "feeds") as bar:
-        await _drain([one(j) for j in jobs], write, bar)
+    size = max(FEED_BATCH, cfg["network"]["concurrency"] * 2)
+    with _Bar(progress, "feeds") as bar:
+        return await _pump(claim, one, write, bar, batch=size)
 
 
 async def _article_stage(
     cfg: Config,
     engine: Engine,
     story: Story,
-    jobs: list[ArticleJob],
+    owner: str,
     fetcher: Fetcher,
     runner: Runner,
     summary: CycleSummary,
     progress: bool,
-) -> None:
+) -> int:
+    lease = lease_for(cfg["poll"]["lease_seconds"])
+
+    def claim(n: int) -> Claimed:
+        release_idle_hosts(engine, owner)
+        return retrying(claim_article_batch, engine, story.key, owner, utcnow(), n, lease=lease)
+
     def write(batch: list[ArticleOutcome]) -> None:
         for out in batch:  # one transaction per article: findings may be heavy
-            with session_scope(engine) as s:
-                store_article_outcome(s, cfg, story, out, summary)
 
-    with _Bar(progress, len(jobs), "articles") as bar:
-        await _drain([fetch_article(j, fetcher, runner) for j in jobs], write, bar)
+            def store(part: CycleSummary, out: ArticleOutcome = out) -> None:
+                with session_scope(engine) as s:
+                    store_article_outcome(s, cfg, story, out, part, owner)
+
+            _store_retrying(store, summary)
+
+    size = max(ARTICLE_BATCH, cfg["network"]["concurrency"])
+    with _Bar(progress, "articles") as bar:
+        return await _pump(
+            claim,
+            lambda job: fetch_article(job, fetcher, runner),
+            write,
+            bar,
+            batch=size,
+            limit=MAX_ARTICLES_PER_CYCLE,
+        )
+
+
+def _store_retrying(store: Callable[[CycleSummary], None], summary: CycleSummary) -> None:
+    """Run a store transaction (again, after a lock conflict) and count it only once it commits."""
+    part = retrying(_counted, store)
+    summary.add(part)
+
+
+def _counted(store: Callable[[CycleSummary], None]) -> CycleSummary:
+    part = CycleSummary()
+    store(part)
+    return part
 
 
 def _enabled_feeds(engine: Engine) -> int:
     with session_scope(engine) as s:
         return s.exec(select(func.count()).select_from(Feed).where(Feed.enabled == True)).one()  # noqa: E712
+
+
+def due_slack(cfg: Config) -> timedelta:
+    """How early a feed counts as due: a tick landing just before a feed's time takes it."""
+    return min(timedelta(seconds=60), timedelta(minutes=cfg["poll"]["interval_minutes"]) / 10)
 
 
 def run_cycle(
@@ -861,26 +1051,45 @@ def run_cycle(
     *,
     articles: bool = True,
     processes: int | None = None,
+    due_only: bool = False,
 ) -> CycleSummary:
-    """Poll every due feed, then fetch due articles; returns the summary (never raises for a feed).
+    """Poll the feeds, then fetch due articles; returns the summary (never raises for a feed).
 
+    By default every enabled feed that is not backing off is polled now (``poll --once``);
+    ``due_only`` polls only feeds whose interval is up (the service's tick, so that several
+    workers poll each feed once per interval between them). Work is claimed in batches, so
+    any number of workers can run this at once on one PostgreSQL database.
     ``articles=False`` stops after storing entries (the benchmark's poller);
     ``processes`` overrides the parse/extract pool size (0 = threads only).
     """
     story = load_story(cfg.story_folder)
     owner = worker_id()
     summary = CycleSummary()
-    feed_jobs = claim_feeds(cfg, engine, owner, utcnow())
-    summary.feeds_waiting = max(0, _enabled_feeds(engine) - len(feed_jobs))
-    runner = Runner(_pool_size(len(feed_jobs)) if processes is None else processes)
+    if not due_only:
+        retrying(make_due, engine, utcnow())
+    enabled = _enabled_feeds(engine)
+    due = _due_feeds(cfg, engine, owner, due_slack(cfg) if due_only else timedelta(0))
+    runner = Runner(_pool_size(due) if processes is None else processes)
     try:
-        asyncio.run(
-            _cycle(cfg, engine, story, owner, feed_jobs, runner, summary, progress, articles)
+        polled = asyncio.run(
+            _cycle(cfg, engine, story, owner, runner, summary, progress, articles, due_only)
         )
     finally:
         runner.close()
-        release_leases(engine, owner)
+        retrying(release_leases, engine, owner)
+    summary.feeds_waiting = max(0, enabled - polled) if not due_only else 0
     return summary
+
+
+def _due_feeds(cfg: Config, engine: Engine, owner: str, slack: timedelta) -> int:
+    """How many feeds are due (sizes the parse pool before the first claim)."""
+    with session_scope(engine) as s:
+        q = (
+            select(func.count())
+            .select_from(Feed)
+            .where(*_feed_conditions(cfg, owner, utcnow(), slack))
+        )
+        return int(s.exec(q).one())
 
 
 async def _cycle(
@@ -888,20 +1097,36 @@ async def _cycle(
     engine: Engine,
     story: Story,
     owner: str,
-    feed_jobs: list[FeedJob],
     runner: Runner,
     summary: CycleSummary,
     progress: bool,
     articles: bool,
-) -> None:
-    async with Fetcher.from_config(cfg) as fetcher:
-        await _poll_stage(cfg, engine, story, feed_jobs, fetcher, runner, summary, progress)
-        if not articles:
-            return
-        jobs = await asyncio.to_thread(
-            claim_articles, engine, story.key, owner, utcnow(), MAX_ARTICLES_PER_CYCLE
-        )
-        await _article_stage(cfg, engine, story, jobs, fetcher, runner, summary, progress)
+    due_only: bool,
+) -> int:
+    slack = due_slack(cfg) if due_only else timedelta(0)
+    renewer = asyncio.create_task(_keep_leases(engine, owner, cfg["poll"]["lease_seconds"]))
+    try:
+        async with Fetcher.from_config(cfg) as fetcher:
+            polled = await _poll_stage(
+                cfg, engine, story, owner, fetcher, runner, summary, progress, slack
+            )
+            if articles:
+                await _article_stage(cfg, engine, story, owner, fetcher, runner, summary, progress)
+        return polled
+    finally:
+        renewer.cancel()
+
+
+async def _keep_leases(engine: Engine, owner: str, seconds: float) -> None:
+    """Renew this worker's leases at a third of their length while it works."""
+    while True:
+        await asyncio.sleep(seconds / 3)
+        try:
+            await asyncio.to_thread(
+                retrying, renew_leases, engine, owner, utcnow() + lease_for(seconds)
+            )
+        except Exception as exc:  # noqa: BLE001 - the next renewal tries again
+            log.warning("lease renewal failed: %s", exc)
 
 
 def due_counts(engine: Engine, story_key: str) -> dict[str, int]:

@@ -52,6 +52,8 @@ class Feed(SQLModel, table=True):
     lease_owner: str | None = None
     lease_until: datetime | None = when()
     created_at: datetime | None = when()
+    # Where it is fetched from now (politeness is per host; see ``HostLease``).
+    host: str | None = Field(default=None, sa_column=Column(Text, index=True))
 
 
 class PollLog(SQLModel, table=True):
@@ -91,6 +93,7 @@ class Article(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     lease_owner: str | None = None
     lease_until: datetime | None = when()
+    host: str | None = Field(default=None, sa_column=Column(Text, index=True))
 
 
 class Entry(SQLModel, table=True):
@@ -203,6 +206,15 @@ class Finding(SQLModel, table=True):
     title: str | None = Field(default=None, sa_column=Column(Text))
     published_at: datetime | None = when()
     digest_id: int | None = Field(default=None, foreign_key="digest.id", index=True)
+
+
+class HostLease(SQLModel, table=True):
+    """A host being fetched from by one worker: the per-host limit then holds across workers."""
+
+    __tablename__ = "host_lease"
+    host: str = Field(sa_column=Column(Text, primary_key=True))
+    owner: str = Field(sa_column=Column(Text, nullable=False))
+    lease_until: datetime = when(nullable=False)
 
 
 class Worker(SQLModel, table=True):

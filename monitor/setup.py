@@ -10,6 +10,7 @@ from sqlmodel import select
 from monitor.clock import utcnow
 from monitor.config import Config
 from monitor.db import session_scope
+from monitor.hosts import host_of
 from monitor.models import Feed, Story
 from monitor.story import load_story
 
@@ -26,10 +27,19 @@ def sync_feeds(cfg: Config, engine: Engine) -> str:
         for url, fc in wanted.items():
             row = rows.get(url)
             if row is None:
-                s.add(Feed(url=url, name=fc.name, enabled=fc.enabled, created_at=utcnow()))
+                s.add(
+                    Feed(
+                        url=url,
+                        name=fc.name,
+                        enabled=fc.enabled,
+                        created_at=utcnow(),
+                        host=host_of(url),
+                    )
+                )
                 added += 1
             else:
                 row.name, row.enabled = fc.name, fc.enabled
+                row.host = row.host or host_of(row.current_url or url)
         for url, row in rows.items():
             if url not in wanted and row.enabled:
                 row.enabled = False

@@ -467,7 +467,9 @@ def test_postgres_claim_skips_rows_locked_by_another_worker(
     make_config, tmp_path, engine, loopback, frozen
 ) -> None:
     """Two workers on PostgreSQL: a feed row another transaction holds is skipped, not waited
-    for, and a claimed feed is leased so the next claim does not take it either."""
+    for; a claimed feed is leased, and so is its host, so no other worker fetches from that
+    host until the first hands it back."""
+    from monitor.claims import release_leases
     from monitor.cycle import claim_feeds
     from monitor.db import is_postgres
 
@@ -484,6 +486,9 @@ def test_postgres_claim_skips_rows_locked_by_another_worker(
         first = claim_feeds(cfg, engine, "worker-a", frozen)
         assert locked not in {j.id for j in first} and len(first) == 2
         tx.rollback()
-    second = claim_feeds(cfg, engine, "worker-b", frozen)
-    assert [j.id for j in second] == [locked]  # the other two are leased to worker-a
+    # Free now, but on the host worker-a is fetching from: left for worker-a.
+    assert claim_feeds(cfg, engine, "worker-b", frozen) == []
+    assert [j.id for j in claim_feeds(cfg, engine, "worker-a", frozen)] == [locked]
+    release_leases(engine, "worker-a")
+    assert len(claim_feeds(cfg, engine, "worker-b", frozen)) == 3
     assert claim_feeds(cfg, engine, "worker-c", frozen) == []
