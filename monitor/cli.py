@@ -145,13 +145,26 @@ def poll(obj: Ctx, once: bool, progress: bool | None) -> None:
 
 
 @cli.command()
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes to start and supervise (more than one needs PostgreSQL).",
+)
 @click.pass_obj
 @friendly
-def run(obj: Ctx) -> None:
-    """The long-running service: scheduled poll and daily digest jobs."""
+def run(obj: Ctx, workers: int) -> None:
+    """The long-running service: scheduled poll and daily digest jobs.
+
+    Several workers (this option, or the command run on several machines against one
+    PostgreSQL database) share the feeds between them; each digest is sent once."""
     service = _need("monitor.service", "the scheduled service")
     obj.engine()
-    service.run_service(obj.config)
+    if workers == 1:
+        service.run_service(obj.config)
+    else:
+        sys.exit(service.run_workers(obj.config, workers))
 
 
 @cli.command()

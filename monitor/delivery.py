@@ -8,7 +8,9 @@ States of a ``Digest`` row::
 
 * ``create`` inserts the Digest row and points the uncovered findings at it in **one
   transaction**, so a finding belongs to exactly one digest; the UPDATE only takes findings
-  still unassigned, so two racing processes cannot both cover the same finding.
+  still unassigned, so two racing processes cannot both cover the same finding. The
+  transaction starts by locking the story row, so workers racing at the digest time build
+  one digest between them (a quiet day's digest included).
 * ``claim`` moves pending -> sending with a conditional UPDATE: only one process sends a given
   digest. A ``sending`` row whose claim is older than ``SENDING_LEASE`` (a crash mid-send) is
   claimed again, with the same Message-ID, so a duplicate is at least recognisable.
@@ -41,6 +43,7 @@ from monitor.config import Config
 from monitor.db import session_scope
 from monitor.errors import DeliveryError
 from monitor.models import Digest, Finding
+from monitor.models import Story as StoryRow
 from monitor.story import load_story
 
 SENDING_LEASE = timedelta(minutes=15)
@@ -85,6 +88,10 @@ def create_digest(cfg: Config, engine: Engine, now: datetime) -> Digest | None:
     tz = ZoneInfo(cfg["digest"]["timezone"])
     domain = cfg["digest"]["sender"].rsplit("@", 1)[-1]
     with session_scope(engine) as s:
+        # One process at a time builds a story's digest, however many workers run: the story
+        # row is the lock (an UPDATE that changes nothing still takes it, on PostgreSQL and
+        # on SQLite), and what follows reads what the process before it committed.
+        s.execute(update(StoryRow).where(StoryRow.key == story_key).values(key=StoryRow.key))
         ids = list(
             s.exec(
                 select(Finding.id).where(

@@ -1,15 +1,21 @@
 """``monitor run``: the long-running service (APScheduler 3.x ``BlockingScheduler``).
 
 Jobs:
-* **poll** every ``poll.interval_minutes`` (first run at start), ``max_instances=1`` and
-  ``coalesce=True``: a slow cycle is never overlapped and a backlog of missed runs is one run.
+* **poll** ticks often (a tenth of ``poll.interval_minutes``, between 5 s and a minute; first
+  tick at start) and polls only what is *due*: feeds whose interval is up, article re-fetches
+  whose time has come. Each feed is still polled once per interval, and several workers on one
+  PostgreSQL database share the due work by claiming it in batches (``monitor.claims``).
+  ``max_instances=1`` and ``coalesce=True``: a slow cycle is never overlapped.
 * **digest** daily at ``digest.time`` in ``digest.timezone`` (the zone's own rules, so 07:00
   stays 07:00 local across daylight-saving changes).
 * **heartbeat** keeps this process's ``Worker`` row fresh for ``monitor status``.
 
-The schedule lives in memory, built from the config at each start (one scheduler per
-deployment, as APScheduler 3.x requires). What must survive a restart is in the database: a
-digest missed while the service was down is detected from the Digest rows and sent at start.
+The schedule lives in memory, built from the config at each start: APScheduler 3.x cannot share
+a job store between processes, so each worker process has its own scheduler and the database
+is the coordinator (leases on feeds, articles and hosts; one digest per period under a row
+lock). What must survive a restart is in the database: a digest missed while the service was
+down is detected from the Digest rows and sent at start. ``run_workers`` starts N such
+processes and supervises them.
 
 SIGTERM/SIGINT stop the scheduler and wait for the job in hand to finish (its transaction
 commits); a second signal exits at once, and the unfinished transaction is rolled back.
@@ -21,6 +27,10 @@ import logging
 import os
 import signal
 import socket
+import subprocess
+import sys
+import threading
+import time as _time
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,7 +46,7 @@ from sqlmodel import Session, select
 from monitor.clock import as_utc, utcnow
 from monitor.config import Config
 from monitor.db import get_engine, session_scope
-from monitor.errors import MonitorError
+from monitor.errors import ConfigError, MonitorError
 from monitor.models import Digest, PollLog, Worker
 from monitor.story import load_story
 
@@ -121,18 +131,25 @@ def heartbeat(engine: Engine, worker_id: str, state: str = "running") -> None:
 # ----------------------------------------------------------------------------- jobs
 
 
+def tick_seconds(cfg: Config) -> float:
+    """How often the poll job looks for due work."""
+    return max(5.0, min(60.0, cfg["poll"]["interval_minutes"] * 6.0))
+
+
 def poll_job(cfg: Config, engine: Engine, worker_id: str) -> None:
-    """One cycle; logs one line. A failure is logged, and the next interval tries again."""
+    """Poll what is due; logs one line when there was work. A failure is logged, and the
+    next tick tries again."""
     from monitor.cycle import run_cycle
 
     try:
-        summary = run_cycle(cfg, engine, progress=False)
+        summary = run_cycle(cfg, engine, progress=False, due_only=True)
     except Exception as exc:  # noqa: BLE001 - the service must outlive a bad cycle
         log.error("poll: cycle failed: %s: %s", type(exc).__name__, exc)
         return
     finally:
         _beat(engine, worker_id)
-    log.info("poll: %s", summary.line())
+    if summary.did_work():
+        log.info("poll: %s", summary.line())
     for problem in summary.problems:
         log.warning("poll: feed failed: %s", problem)
 
@@ -167,7 +184,7 @@ def build_scheduler(cfg: Config, engine: Engine, worker_id: str) -> BlockingSche
     now = utcnow()
     scheduler.add_job(
         poll_job,
-        IntervalTrigger(minutes=cfg["poll"]["interval_minutes"]),
+        IntervalTrigger(seconds=tick_seconds(cfg)),
         args=(cfg, engine, worker_id),
         id="poll",
         name="poll",
@@ -256,3 +273,88 @@ def run_service(cfg: Config) -> None:
             signal.signal(sig, handler)
         heartbeat(engine, worker_id, "stopped")
         log.info("service %s stopped", worker_id)
+
+
+# ----------------------------------------------------------------------------- several workers
+
+RESTART_DELAY = 5.0
+MAX_RESTARTS = 5  # in RESTART_WINDOW seconds, per worker, before the supervisor gives up
+RESTART_WINDOW = 300.0
+
+
+def worker_command(cfg: Config) -> list[str]:
+    config = ["--config", str(cfg.path)] if cfg.path else []
+    return [sys.executable, "-m", "monitor", *config, "run"]
+
+
+def run_workers(cfg: Config, count: int) -> int:
+    """Start ``count`` worker processes (each a whole ``monitor run``) and supervise them.
+
+    The workers coordinate through the database only, exactly as processes on several
+    machines would. A worker that exits unexpectedly is restarted after a pause (and the
+    supervisor gives up if one keeps dying). SIGTERM/SIGINT are passed on to every worker;
+    the supervisor exits once they all have. Returns the exit status.
+    """
+    from monitor.db import is_postgres
+
+    _logging()
+    if count > 1 and not is_postgres(get_engine(cfg.database_url)):
+        raise ConfigError(
+            "run --workers: several workers need PostgreSQL (database.url is SQLite, which "
+            "takes one writer); run one worker, or point database.url at PostgreSQL"
+        )
+    cmd = worker_command(cfg)
+    stopping = threading.Event()
+    procs: dict[int, subprocess.Popen] = {}
+    restarts: dict[int, list[float]] = {i: [] for i in range(count)}
+
+    def start(slot: int) -> None:
+        procs[slot] = subprocess.Popen(cmd)  # noqa: S603 - our own command line
+        log.info("worker %d started (pid %d)", slot + 1, procs[slot].pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        if stopping.is_set():
+            for p in procs.values():
+                if p.poll() is None:
+                    p.kill()
+            return
+        stopping.set()
+        log.info("%s: stopping %d workers", signal.Signals(signum).name, len(procs))
+        for p in procs.values():
+            if p.poll() is None:
+                p.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    status = 0
+    try:
+        for slot in range(count):
+            start(slot)
+        while not stopping.is_set():
+            stopping.wait(1.0)
+            for slot, p in list(procs.items()):
+                code = p.poll()
+                if code is None or stopping.is_set():
+                    continue
+                now = _time.monotonic()
+                recent = [t for t in restarts[slot] if now - t < RESTART_WINDOW]
+                if len(recent) >= MAX_RESTARTS:
+                    log.error("worker %d keeps exiting (code %d); stopping all", slot + 1, code)
+                    status = 1
+                    forward(signal.SIGTERM, None)
+                    break
+                log.warning(
+                    "worker %d exited with code %d; restarting in %g s",
+                    slot + 1,
+                    code,
+                    RESTART_DELAY,
+                )
+                restarts[slot] = [*recent, now]
+                if not stopping.wait(RESTART_DELAY):
+                    start(slot)
+        for p in procs.values():
+            p.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log.info("all %d workers stopped", count)
+    return status
