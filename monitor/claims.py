@@ -79,6 +79,30 @@ def held_elsewhere(owner: str, now: datetime) -> Any:
     return select(HostLease.host).where(HostLease.lease_until >= now, HostLease.owner != owner)
 
 
+def host_cap(cfg: Any) -> int:
+    """Hosts one worker holds at a time: as many as its concurrency serves at the per-host
+    limit. More would only queue in this worker while other workers sit idle."""
+    return max(1, cfg["network"]["concurrency"] // cfg["network"]["per_host"])
+
+
+def choose_hosts(s: Session, ordered: list[str], owner: str, now: datetime, cap: int) -> set[str]:
+    """The hosts of a claim: those ``owner`` holds already, then new ones up to ``cap``."""
+    mine = set(
+        s.execute(
+            select(HostLease.host).where(HostLease.owner == owner, HostLease.lease_until >= now)
+        ).scalars()
+    )
+    room = cap - len(mine)
+    chosen = set()
+    for host in dict.fromkeys(ordered):
+        if host in mine:
+            chosen.add(host)
+        elif room > 0:
+            chosen.add(host)
+            room -= 1
+    return chosen
+
+
 def take_hosts(
     s: Session, engine: Engine, hosts: set[str], owner: str, now: datetime, until: datetime
 ) -> set[str]:

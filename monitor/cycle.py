@@ -41,7 +41,9 @@ from monitor.articles import (
     text_sha256,
 )
 from monitor.claims import (
+    choose_hosts,
     held_elsewhere,
+    host_cap,
     insert_for,
     lease_for,
     make_due,
@@ -170,6 +172,16 @@ def claim_feed_batch(
     """Take up to ``limit`` due feeds whose host is free (or this worker's), and lease them."""
     full_every = timedelta(hours=cfg["poll"]["full_fetch_hours"])
     until = now + (lease or lease_for(cfg["poll"]["lease_seconds"]))
+    conditions = _feed_conditions(cfg, owner, now, slack)
+    order = (Feed.next_poll_at.asc().nulls_first(), Feed.id)
+    # A few feeds per host in each batch: a batch then spans many hosts, so the fetches are
+    # not queued behind one host's limit, and other workers find hosts left to take.
+    per_host = cfg["network"]["per_host"] * 4
+    ranked = (
+        select(Feed.id, func.row_number().over(partition_by=Feed.host, order_by=order).label("n"))
+        .where(*conditions)
+        .subquery()
+    )
     q = (
         select(
             Feed.id,
@@ -183,14 +195,15 @@ def claim_feed_batch(
             Feed.body_sha256,
             Feed.consecutive_failures,
         )
-        .where(*_feed_conditions(cfg, owner, now, slack))
-        .order_by(Feed.next_poll_at.asc().nulls_first(), Feed.id)
+        .where(Feed.id.in_(select(ranked.c.id).where(ranked.c.n <= per_host)), *conditions)
+        .order_by(*order)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Feed)  # PostgreSQL; SQLite has one writer
     )
     with session_scope(engine) as s:
         rows = s.exec(q).all()
-        hosts = take_hosts(s, engine, {r.host for r in rows if r.host}, owner, now, until)
+        wanted = choose_hosts(s, [r.host for r in rows if r.host], owner, now, host_cap(cfg))
+        hosts = take_hosts(s, engine, wanted, owner, now, until)
         jobs = [
             FeedJob(
                 r.id,
@@ -241,6 +254,7 @@ def claim_article_batch(
     limit: int,
     *,
     lease: timedelta,
+    hosts_cap: int = 8,
 ) -> Claimed:
     q = (
         select(Article)
@@ -259,7 +273,8 @@ def claim_article_batch(
     until = now + lease
     with session_scope(engine) as s:
         rows = s.exec(q).all()
-        hosts = take_hosts(s, engine, {a.host for a in rows if a.host}, owner, now, until)
+        wanted = choose_hosts(s, [a.host for a in rows if a.host], owner, now, hosts_cap)
+        hosts = take_hosts(s, engine, wanted, owner, now, until)
         for a in rows:
             if a.host and a.host not in hosts:
                 continue
@@ -999,7 +1014,16 @@ async def _article_stage(
 
     def claim(n: int) -> Claimed:
         release_idle_hosts(engine, owner)
-        return retrying(claim_article_batch, engine, story.key, owner, utcnow(), n, lease=lease)
+        return retrying(
+            claim_article_batch,
+            engine,
+            story.key,
+            owner,
+            utcnow(),
+            n,
+            lease=lease,
+            hosts_cap=host_cap(cfg),
+        )
 
     def write(batch: list[ArticleOutcome]) -> None:
         for out in batch:  # one transaction per article: findings may be heavy
