@@ -242,11 +242,19 @@ def _install_signals(scheduler: BlockingScheduler) -> dict[int, Any]:
     return previous
 
 
+class _QuietTicks(logging.Filter):
+    """A tick that finds the previous cycle still running is expected, not a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
 def _logging() -> None:
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").addFilter(_QuietTicks())
 
 
 def run_service(cfg: Config) -> None:

@@ -9,13 +9,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from monitor.clock import as_utc, iso, utcnow
 from monitor.config import Config
-from monitor.models import Digest, Feed, Finding, PollLog, Worker
+from monitor.models import Article, Digest, Feed, Finding, HostLease, PollLog, Worker
 from monitor.story import load_story
 
 
@@ -67,6 +67,20 @@ def status_data(cfg: Config, engine: Engine) -> dict[str, Any]:
             .where(Finding.story_key == story_key, Finding.digest_id.is_(None))
         ).one()
         workers = list(s.exec(select(Worker).order_by(Worker.last_seen_at.desc())))  # type: ignore[union-attr]
+        held = _held(s, now)
+        due_feeds = s.exec(
+            select(func.count())
+            .select_from(Feed)
+            .where(
+                Feed.enabled == True,  # noqa: E712
+                or_(Feed.next_poll_at.is_(None), Feed.next_poll_at <= now),
+            )
+        ).one()
+        due_articles = s.exec(
+            select(func.count())
+            .select_from(Article)
+            .where(Article.story_key == story_key, Article.next_fetch_at <= now)
+        ).one()
     live = [
         w
         for w in workers
@@ -119,6 +133,7 @@ def status_data(cfg: Config, engine: Engine) -> dict[str, Any]:
             for d in pending
         ],
         "findings_waiting": int(waiting),
+        "due_now": {"feeds": int(due_feeds), "articles": int(due_articles)},
         "workers": [
             {
                 "id": w.id,
@@ -126,6 +141,7 @@ def status_data(cfg: Config, engine: Engine) -> dict[str, Any]:
                 "pid": w.pid,
                 "started_at": iso(w.started_at),
                 "last_seen_at": iso(w.last_seen_at),
+                **_holding(held, w),
             }
             for w in live
         ],
@@ -172,12 +188,46 @@ def status_lines(cfg: Config, engine: Engine, as_json: bool = False) -> list[str
             f"  pending: #{d['id']} ({d['status']}, {d['findings']} findings, "
             f"{d['attempts']} attempts) last error: {d['last_error'] or '—'}"
         )
+    due = data["due_now"]
+    lines.append(f"due now: {due['feeds']} feeds, {due['articles']} article re-fetches")
     workers = data["workers"]
     stale = f", {data['stale_workers']} stale" if data["stale_workers"] else ""
     lines.append(f"workers: {len(workers)} live{stale}")
     for w in workers:
-        lines.append(f"  live: {w['id']} since {w['started_at']}, seen {w['last_seen_at']}")
+        lines.append(
+            f"  live: {w['id']} since {w['started_at']}, last heartbeat "
+            f"{_ago(_parse(w['last_seen_at']), now)}; holding {w['feeds_held']} feeds, "
+            f"{w['articles_held']} articles, {w['hosts_held']} hosts"
+        )
     return lines
+
+
+def _held(s: Session, now: datetime) -> dict[str, dict[str, int]]:
+    """Live leases per lease owner: what each worker is working on right now."""
+    out: dict[str, dict[str, int]] = {}
+    for key, model, col, until in (
+        ("feeds_held", Feed, Feed.lease_owner, Feed.lease_until),
+        ("articles_held", Article, Article.lease_owner, Article.lease_until),
+        ("hosts_held", HostLease, HostLease.owner, HostLease.lease_until),
+    ):
+        rows = s.exec(
+            select(col, func.count()).select_from(model).where(until >= now).group_by(col)
+        )
+        for owner, n in rows:
+            if owner:
+                out.setdefault(owner, {})[key] = int(n)
+    return out
+
+
+def _holding(held: dict[str, dict[str, int]], w: Worker) -> dict[str, int]:
+    """A worker's leases: its cycles lease as "host:pid:…" (``monitor.cycle.worker_id``)."""
+    prefix = f"{w.host}:{w.pid}:"
+    total = {"feeds_held": 0, "articles_held": 0, "hosts_held": 0}
+    for owner, counts in held.items():
+        if owner.startswith(prefix):
+            for key, n in counts.items():
+                total[key] += n
+    return total
 
 
 def _parse(value: str | None) -> datetime | None:

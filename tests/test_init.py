@@ -137,3 +137,38 @@ def test_upgrade_from_first_revision_keeps_findings_and_backfills_provenance(db_
             "Toll rises",
             "2026-01-08T10:00:00+00:00",
         )
+
+
+def test_upgrade_to_host_leases_gives_existing_feeds_and_articles_their_host(db_url: str) -> None:
+    """0003: rows from before know their host (a moved feed: where it is fetched from now)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from monitor.db import _alembic_config
+    from monitor.models import Article
+
+    engine = get_engine(db_url)
+    command.upgrade(_alembic_config(engine), "0002")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO feed (id, url, current_url, name, enabled, consecutive_failures,"
+                " items_seen) VALUES (1, 'https://old.example/rss', 'https://New.Example/rss',"
+                " 'Moved', true, 0, 0), (2, 'https://wire.example:8080/x', NULL, 'Wire', true,"
+                " 0, 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO article (id, story_key, url, outlet, title, fetch_count,"
+                " relevance_reasons) VALUES (1, 'caracas-raid', 'https://www.ledger.example/a',"
+                " 'Ledger', 't', 0, '[]')"
+            )
+        )
+    upgrade(engine)
+    with session_scope(engine) as s:
+        assert [f.host for f in s.exec(select(Feed).order_by(Feed.id))] == [
+            "new.example",
+            "wire.example",
+        ]
+        assert s.get(Article, 1).host == "www.ledger.example"

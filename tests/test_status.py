@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 from test_digest import (
     BASE_TOTAL,
     T0,
@@ -85,3 +86,29 @@ def test_status_reports_every_part(tmp_path: Path) -> None:
     assert data["pending_digests"][0]["findings"] == 1
     assert [w["id"] for w in data["workers"]] == ["service@a:1"]
     assert data["last_digest"]["via"] == "outbox"
+
+
+def test_status_shows_what_each_live_worker_holds(tmp_path: Path) -> None:
+    """With several workers, the desk sees who is working on what, and the backlog."""
+    import os
+    import socket
+
+    from monitor.models import Feed, HostLease
+
+    cfg = make_cfg(tmp_path)
+    engine = make_engine(cfg)
+    add_poll(engine, "Meridian", "https://m.example/rss", "ok", T0 - timedelta(hours=2))
+    add_poll(engine, "Bayside", "https://b.example/rss", "ok", T0 - timedelta(hours=2))
+    heartbeat(engine, "service@here")
+    me = f"{socket.gethostname()}:{os.getpid()}:"
+    with session_scope(engine) as s:
+        feeds = s.exec(select(Feed).order_by(Feed.id)).all()
+        feeds[0].lease_owner, feeds[0].lease_until = me + "a1b2c3", T0 + timedelta(minutes=1)
+        feeds[1].next_poll_at = T0 - timedelta(minutes=1)  # due, nobody on it yet
+        s.add(HostLease(host="m.example", owner=me + "a1b2c3", lease_until=T0 + timedelta(1)))
+    data = json.loads(status_lines(cfg, engine, as_json=True)[0])
+    (w,) = data["workers"]
+    assert (w["feeds_held"], w["articles_held"], w["hosts_held"]) == (1, 0, 1)
+    assert data["due_now"]["feeds"] >= 1
+    text = "\n".join(status_lines(cfg, engine))
+    assert "holding 1 feeds, 0 articles, 1 hosts" in text and "last heartbeat" in text
