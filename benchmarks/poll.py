@@ -521,7 +521,7 @@ def _poll_counts(engine: Any) -> dict[int, int]:
 
 
 def _check_round(before: dict[int, int], after: dict[int, int], split: list[int]) -> str:
-    """One line: every feed polled exactly once this round, or a loud warning."""
+    """One line: every feed polled exactly once this round, or a loud warning (``!!!``)."""
     twice = sorted(f for f, c in after.items() if c - before.get(f, 0) > 1)
     missed = sorted(f for f, c in after.items() if c - before.get(f, 0) == 0)
     total, n = sum(split), len(after)
@@ -576,6 +576,7 @@ def measure_workers(base_url: Any, n: int, workers: int, hosts: int) -> dict:
         upgrade(engine)
         sync_feeds(cfg, engine)
         out: dict = {"database": name, "size": len(feed_xml(0, 0, port)), "rounds": {}}
+        out["load"] = os.getloadavg()[0]
         pool = _Workers(workers, tmp / "monitor.toml", tmp)
         counts = _poll_counts(engine)
         for rnd, _label in ROUNDS:
@@ -590,6 +591,7 @@ def measure_workers(base_url: Any, n: int, workers: int, hosts: int) -> dict:
             split = [r["ok"] + r["not_modified"] + r["failed"] for r in reports]
             info.update(wall=wall, go_at=go_at, reports=reports, split=split)
             info["check"] = _check_round(counts, after, split)
+            info["check_ok"] = not info["check"].startswith("!!!")
             counts = after
             out["rounds"][rnd] = info
         return out
@@ -605,7 +607,10 @@ def measure_workers(base_url: Any, n: int, workers: int, hosts: int) -> dict:
 
 def _print_measurement(n: int, workers: int, m: dict) -> None:
     label = "worker" if workers == 1 else "workers"
-    print(f"-- {workers} {label} (database {m['database']}, dropped afterwards)")
+    print(
+        f"-- {workers} {label} (database {m['database']}, dropped afterwards; "
+        f"load average {m['load']:.2f} before)"
+    )
     for rnd, title in ROUNDS:
         info = m["rounds"][rnd]
         if rnd == "steady":
@@ -635,16 +640,23 @@ def _print_scaling(worker_counts: list[int], results: dict[int, dict]) -> None:
     base = worker_counts[0]
     base_label = f"{base} worker" + ("" if base == 1 else "s")
     print(f"-- scaling: time with {base_label} / time with N (higher is better)")
+    failed = False
     for rnd, title in ROUNDS:
         cells = []
         t0 = results[base]["rounds"][rnd]["wall"]
         for w in worker_counts:
-            t = results[w]["rounds"][rnd]["wall"]
-            cell = f"{w} {'worker' if w == 1 else 'workers'} {t:.2f} s"
+            info = results[w]["rounds"][rnd]
+            cell = f"{w} {'worker' if w == 1 else 'workers'} {info['wall']:.2f} s"
             if w != base:
-                cell += f" = {t0 / t:.2f}x"
+                cell += f" = {t0 / info['wall']:.2f}x"
+            if not info["check_ok"]:
+                cell, failed = cell + " (!)", True
             cells.append(cell)
         print(f"{title + ':':<18} " + " | ".join(cells))
+    if failed:
+        print(
+            "(!) not every feed was polled exactly once in that round: the time is not comparable"
+        )
 
 
 def workers_main(args: argparse.Namespace) -> None:
