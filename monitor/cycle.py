@@ -137,12 +137,14 @@ class FeedJob:
 
 @dataclass
 class Claimed:
-    """One claim's result: ``seen`` counts the due rows found, taken or not (a row whose host
+    """One claim's result. ``seen`` counts the due rows found, taken or not (a row whose host
     another worker took a moment ago is seen but not taken), so a caller can tell "nothing
-    due" from "lost a race, ask again"."""
+    due" from "lost a race, ask again". ``capped``: rows were left because this worker holds
+    as many hosts as it may; it can take them once it hands a host back."""
 
     jobs: list[Any]
     seen: int
+    capped: bool = False
 
 
 def _feed_conditions(cfg: Config, owner: str, now: datetime, slack: timedelta) -> list[Any]:
@@ -202,6 +204,7 @@ def claim_feed_batch(
     )
     with session_scope(engine) as s:
         rows = s.exec(q).all()
+        seen_hosts = {r.host for r in rows if r.host}
         wanted = choose_hosts(s, [r.host for r in rows if r.host], owner, now, host_cap(cfg))
         hosts = take_hosts(s, engine, wanted, owner, now, until)
         jobs = [
@@ -225,7 +228,7 @@ def claim_feed_batch(
                 .where(Feed.id.in_(ids[i : i + 500]))
                 .values(lease_owner=owner, lease_until=until)
             )
-    return Claimed(jobs, len(rows))
+    return Claimed(jobs, len(rows), capped=bool(seen_hosts - wanted))
 
 
 def claim_feeds(
@@ -273,6 +276,7 @@ def claim_article_batch(
     until = now + lease
     with session_scope(engine) as s:
         rows = s.exec(q).all()
+        seen_hosts = {a.host for a in rows if a.host}
         wanted = choose_hosts(s, [a.host for a in rows if a.host], owner, now, hosts_cap)
         hosts = take_hosts(s, engine, wanted, owner, now, until)
         for a in rows:
@@ -296,7 +300,7 @@ def claim_article_batch(
                     fallback_content=(entry.summary or "") if entry else "",
                 )
             )
-    return Claimed(jobs, len(rows))
+    return Claimed(jobs, len(rows), capped=bool(seen_hosts - wanted))
 
 
 def claim_articles(
@@ -901,18 +905,21 @@ async def _pump(
     batch: int,
     limit: int | None = None,
 ) -> int:
-    """Claim jobs a batch at a time, keep about two batches in flight, store results as they
-    come (a batch per transaction, in a thread: one writer at a time). Returns jobs done.
+    """Claim jobs a batch at a time, keep about two batches in flight, and store results as
+    they come: whatever has arrived whenever the writer is free (a transaction per write, in a
+    thread, one writer at a time). Returns how many jobs were claimed.
 
     Claiming little and often is what shares the work among workers: each takes more only
     when it has room, so a fast worker takes more and a dead one holds at most its batches.
+    Storing promptly matters too: a stored result hands its row, and then its host, back.
     Results travel through a queue, so a finished job keeps nothing alive (5 000 finished
     tasks holding their parsed feeds would be hundreds of megabytes).
     """
     queue: asyncio.Queue[Any] = asyncio.Queue()
     tasks: set[asyncio.Task] = set()
-    claimed = outstanding = 0
-    exhausted = False
+    pending: list[Any] = []
+    writer: asyncio.Task | None = None
+    st = {"claimed": 0, "outstanding": 0, "writes": 0, "capped_at": -1, "exhausted": False}
 
     async def run(job: Any) -> None:
         try:
@@ -921,47 +928,66 @@ async def _pump(
             await queue.put(_Failed(exc))
 
     async def refill() -> None:
-        nonlocal claimed, outstanding, exhausted
         for _ in range(5):  # a claim that lost every row to a racing worker asks again
-            room = batch if limit is None else min(batch, limit - claimed)
+            room = batch if limit is None else min(batch, limit - st["claimed"])
             got = await asyncio.to_thread(claim, room) if room > 0 else Claimed([], 0)
-            if got.jobs or not got.seen:
+            if got.jobs or not got.seen or got.capped:
                 break
-        exhausted = not got.jobs
-        claimed += len(got.jobs)
-        outstanding += len(got.jobs)
+        if got.jobs:
+            st["capped_at"] = -1
+        elif got.capped:
+            st["capped_at"] = st["writes"]  # hosts come free only as results are stored
+        else:
+            st["exhausted"] = True
+        st["claimed"] += len(got.jobs)
+        st["outstanding"] += len(got.jobs)
         bar.grow(len(got.jobs))
         for job in got.jobs:
             task = asyncio.create_task(run(job))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
-    pending: list[Any] = []
-    writer: asyncio.Task | None = None
+    async def flush(wait: bool) -> None:
+        nonlocal writer, pending
+        while True:
+            if writer is not None and (wait or writer.done()):
+                await writer
+                writer = None
+                st["writes"] += 1
+            if writer is None and pending:
+                chunk, pending = pending, []
+                writer = asyncio.create_task(asyncio.to_thread(write, chunk))
+            if not wait or (writer is None and not pending):
+                return
+
+    def may_claim() -> bool:
+        return not st["exhausted"] and st["outstanding"] <= batch and st["writes"] > st["capped_at"]
+
     try:
         await refill()
-        while outstanding:
+        while True:
+            if not st["outstanding"]:
+                await flush(wait=True)  # everything stored: this worker's idle hosts go back
+                if st["exhausted"]:
+                    break
+                await refill()
+                if not st["outstanding"]:
+                    break
+                continue
             item = await queue.get()
-            outstanding -= 1
+            st["outstanding"] -= 1
             if isinstance(item, _Failed):
                 raise item.exc
             pending.append(item)
             bar.step()
-            if len(pending) >= WRITE_BATCH and (writer is None or writer.done()):
-                if writer is not None:
-                    await writer
-                chunk, pending = pending, []
-                writer = asyncio.create_task(asyncio.to_thread(write, chunk))
-            if not exhausted and outstanding <= batch:
+            if len(pending) >= WRITE_BATCH or queue.empty():
+                await flush(wait=False)
+            if may_claim():
                 await refill()
-        if writer is not None:
-            await writer
-        if pending:
-            await asyncio.to_thread(write, pending)
     finally:
         for t in list(tasks):
             t.cancel()
-    return claimed
+    return st["claimed"]
 
 
 async def _poll_stage(

@@ -22,6 +22,7 @@ from monitor.cycle import (
     run_cycle,
     store_feed_batch,
 )
+from monitor.loopback import LoopbackServer
 from monitor.models import Feed, HostLease, PollLog
 from monitor.setup import sync_feeds
 from monitor.story import load_story
@@ -205,3 +206,26 @@ def test_poll_once_polls_every_time_and_the_service_only_what_is_due(
     with Session(engine) as s:
         assert s.exec(select(func.count()).select_from(PollLog)).one() == 3
         assert s.exec(select(func.count()).select_from(HostLease)).one() == 0
+
+
+def test_one_worker_polls_more_hosts_than_it_may_hold_at_once(
+    make_config, tmp_path, engine, frozen
+) -> None:
+    """Six hosts, room for two at a time: the worker hands hosts back as it stores their
+    results and takes the next, so one cycle still polls every feed."""
+    servers = [LoopbackServer(host=f"127.0.0.{i}").start() for i in range(1, 7)]
+    try:
+        urls = []
+        for srv in servers:
+            for n in range(3):
+                srv.set(f"/f{n}.xml", RSS, content_type="application/rss+xml")
+                urls.append(srv.url(f"/f{n}.xml"))
+        cfg = configured(
+            make_config, tmp_path, engine, urls, network={"concurrency": 4, "per_host": 2}
+        )
+        summary = run_cycle(cfg, engine, articles=False)
+        assert summary.feeds_ok == 18 and summary.feeds_waiting == 0
+        assert all(len(srv.requests) == 3 for srv in servers)
+    finally:
+        for srv in servers:
+            srv.stop()
