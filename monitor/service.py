@@ -295,6 +295,16 @@ def worker_command(cfg: Config) -> list[str]:
     return [sys.executable, "-m", "monitor", *config, "run"]
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the supervisor itself is killed (Linux), so no worker is
+    left running unsupervised."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def run_workers(cfg: Config, count: int) -> int:
     """Start ``count`` worker processes (each a whole ``monitor run``) and supervise them.
 
@@ -317,7 +327,7 @@ def run_workers(cfg: Config, count: int) -> int:
     restarts: dict[int, list[float]] = {i: [] for i in range(count)}
 
     def start(slot: int) -> None:
-        procs[slot] = subprocess.Popen(cmd)  # noqa: S603 - our own command line
+        procs[slot] = subprocess.Popen(cmd, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509
         log.info("worker %d started (pid %d)", slot + 1, procs[slot].pid)
 
     def forward(signum: int, _frame: object) -> None:
