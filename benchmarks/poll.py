@@ -40,6 +40,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -603,6 +604,7 @@ def measure_workers(base_url: Any, n: int, workers: int, hosts: int) -> dict:
         server.terminate()
         server.wait()
         _drop_database(base_url, name)
+        shutil.rmtree(tmp, ignore_errors=True)  # config and worker logs (a failure printed its)
 
 
 def _print_measurement(n: int, workers: int, m: dict) -> None:
