@@ -86,21 +86,19 @@ def host_cap(cfg: Any) -> int:
 
 
 def choose_hosts(s: Session, ordered: list[str], owner: str, now: datetime, cap: int) -> set[str]:
-    """The hosts of a claim: those ``owner`` holds already, then new ones up to ``cap``."""
+    """The hosts of a claim: those ``owner`` holds already, then new ones up to ``cap``.
+
+    New hosts are picked in random order: workers that start together see the same due rows
+    first, and would otherwise all reach for the same hosts and all but one come away empty.
+    """
     mine = set(
         s.execute(
             select(HostLease.host).where(HostLease.owner == owner, HostLease.lease_until >= now)
         ).scalars()
     )
-    room = cap - len(mine)
-    chosen = set()
-    for host in dict.fromkeys(ordered):
-        if host in mine:
-            chosen.add(host)
-        elif room > 0:
-            chosen.add(host)
-            room -= 1
-    return chosen
+    new = [h for h in dict.fromkeys(ordered) if h not in mine]
+    random.shuffle(new)
+    return {h for h in ordered if h in mine} | set(new[: max(0, cap - len(mine))])
 
 
 def take_hosts(

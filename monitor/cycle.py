@@ -78,6 +78,7 @@ PROCESS_POOL_MIN = 16  # fewer jobs than this parse in a thread: a pool costs mo
 WRITE_BATCH = 200
 FEED_BATCH = 100  # feeds claimed at a time (at least two per concurrent fetch)
 ARTICLE_BATCH = 25
+FLUSH_SECONDS = 0.5  # results wait at most about this long in a lull before being stored
 MAX_ARTICLES_PER_CYCLE = 2000
 
 
@@ -140,11 +141,13 @@ class Claimed:
     """One claim's result. ``seen`` counts the due rows found, taken or not (a row whose host
     another worker took a moment ago is seen but not taken), so a caller can tell "nothing
     due" from "lost a race, ask again". ``capped``: rows were left because this worker holds
-    as many hosts as it may; it can take them once it hands a host back."""
+    as many hosts as it may; it can take them once it hands a host back. ``lost``: another
+    worker took one of the chosen hosts a moment before."""
 
     jobs: list[Any]
     seen: int
     capped: bool = False
+    lost: bool = False
 
 
 def _feed_conditions(cfg: Config, owner: str, now: datetime, slack: timedelta) -> list[Any]:
@@ -228,7 +231,7 @@ def claim_feed_batch(
                 .where(Feed.id.in_(ids[i : i + 500]))
                 .values(lease_owner=owner, lease_until=until)
             )
-    return Claimed(jobs, len(rows), capped=bool(seen_hosts - wanted))
+    return Claimed(jobs, len(rows), capped=bool(seen_hosts - wanted), lost=bool(wanted - hosts))
 
 
 def claim_feeds(
@@ -300,7 +303,7 @@ def claim_article_batch(
                     fallback_content=(entry.summary or "") if entry else "",
                 )
             )
-    return Claimed(jobs, len(rows), capped=bool(seen_hosts - wanted))
+    return Claimed(jobs, len(rows), capped=bool(seen_hosts - wanted), lost=bool(wanted - hosts))
 
 
 def claim_articles(
@@ -920,6 +923,8 @@ async def _pump(
     pending: list[Any] = []
     writer: asyncio.Task | None = None
     st = {"claimed": 0, "outstanding": 0, "writes": 0, "capped_at": -1, "exhausted": False}
+    loop = asyncio.get_running_loop()
+    st["flushed_at"] = loop.time()
 
     async def run(job: Any) -> None:
         try:
@@ -931,7 +936,7 @@ async def _pump(
         for _ in range(5):  # a claim that lost every row to a racing worker asks again
             room = batch if limit is None else min(batch, limit - st["claimed"])
             got = await asyncio.to_thread(claim, room) if room > 0 else Claimed([], 0)
-            if got.jobs or not got.seen or got.capped:
+            if got.jobs or not got.seen or (got.capped and not got.lost):
                 break
         if got.jobs:
             st["capped_at"] = -1
@@ -957,6 +962,7 @@ async def _pump(
             if writer is None and pending:
                 chunk, pending = pending, []
                 writer = asyncio.create_task(asyncio.to_thread(write, chunk))
+                st["flushed_at"] = loop.time()
             if not wait or (writer is None and not pending):
                 return
 
@@ -980,7 +986,11 @@ async def _pump(
                 raise item.exc
             pending.append(item)
             bar.step()
-            if len(pending) >= WRITE_BATCH or queue.empty():
+            # A full batch, or a lull with results waiting a while: stored results hand their
+            # rows and hosts back; small transactions one after another would cost CPU.
+            if len(pending) >= WRITE_BATCH or (
+                queue.empty() and loop.time() - st["flushed_at"] >= FLUSH_SECONDS
+            ):
                 await flush(wait=False)
             if may_claim():
                 await refill()
