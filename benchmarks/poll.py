@@ -430,6 +430,9 @@ class _Workers:
                 self.procs.append(
                     subprocess.Popen(
                         [sys.executable, __file__, "--worker", str(config_path)],
+                        # As `monitor run --workers N` does: each worker's parse pool is
+                        # its share of this machine's CPUs.
+                        env={**os.environ, "MONITOR_WORKERS_ON_HOST": str(n)},
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,
                         stderr=err,

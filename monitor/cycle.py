@@ -361,9 +361,19 @@ class Runner:
         """Nothing to do: the pool outlives the cycle (see ``_shared_pool``)."""
 
 
+SHARE_ENV = "MONITOR_WORKERS_ON_HOST"  # set by ``monitor run --workers N`` for its workers
+
+
 def _pool_size(jobs: int) -> int:
+    """A parse pool of this worker's share of the machine's CPUs (N workers on one machine
+    share them; a pool each of every CPU would only queue processes on the cores)."""
     cpus = os.cpu_count() or 1
-    return cpus if jobs >= PROCESS_POOL_MIN and cpus > 1 else 0
+    try:
+        neighbours = max(1, int(os.environ.get(SHARE_ENV, "1")))
+    except ValueError:
+        neighbours = 1
+    share = max(1, cpus // neighbours)
+    return share if jobs >= PROCESS_POOL_MIN and cpus > 1 else 0
 
 
 # ---------------------------------------------------------------- feed outcomes

@@ -321,13 +321,20 @@ def run_workers(cfg: Config, count: int) -> int:
             "run --workers: several workers need PostgreSQL (database.url is SQLite, which "
             "takes one writer); run one worker, or point database.url at PostgreSQL"
         )
+    from monitor.cycle import SHARE_ENV
+
     cmd = worker_command(cfg)
+    env = {**os.environ, SHARE_ENV: str(count)}  # each worker sizes its parse pool to its share
     stopping = threading.Event()
     procs: dict[int, subprocess.Popen] = {}
     restarts: dict[int, list[float]] = {i: [] for i in range(count)}
 
     def start(slot: int) -> None:
-        procs[slot] = subprocess.Popen(cmd, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509
+        procs[slot] = subprocess.Popen(  # noqa: S603 - our own command line
+            cmd,
+            env=env,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
+        )
         log.info("worker %d started (pid %d)", slot + 1, procs[slot].pid)
 
     def forward(signum: int, _frame: object) -> None:
