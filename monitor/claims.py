@@ -189,8 +189,9 @@ def owned_article(s: Session, article_id: int, owner: str) -> Article | None:
 def make_due(engine: Engine, now: datetime) -> int:
     """Make every healthy feed due now ("poll now"); returns how many were not due yet.
 
-    A feed polled by another worker after ``now`` is left alone: two workers starting
-    ``poll --once`` together poll each feed once between them.
+    A feed polled after ``now`` (by a worker that started a moment earlier) is left alone,
+    so workers started together poll each feed once between them; a ``poll --once`` started
+    after another has finished some feeds is a new request and polls those again.
     """
     with session_scope(engine) as s:
         res = s.execute(
