@@ -2,7 +2,8 @@
 
 Used by the offline demo and by the tests (real sockets, real HTTP, no mocks). Routes can be
 changed while it runs; it answers conditional GETs (ETag / Last-Modified) with 304, can gzip,
-delay, redirect, or send an endless body, and logs every request it saw.
+delay, redirect, or send an endless body, and logs every request it saw. It also counts the
+requests it is answering at any moment and the peak of that count (politeness tests).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class LoopbackServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Seen] = []
+        self.in_flight = 0  # requests being answered right now
+        self.peak_in_flight = 0  # the most at once since start (or ``reset_peak``)
         self._lock = threading.Lock()
         server = self
 
@@ -58,6 +61,13 @@ class LoopbackServer:
                 self._serve(head=False)
 
             def _serve(self, head: bool) -> None:
+                server._enter()
+                try:
+                    self._answer(head)
+                finally:
+                    server._leave()
+
+            def _answer(self, head: bool) -> None:
                 route = server.routes.get(self.path)
                 status = route.status if route else 404
                 if route and route.delay:
@@ -141,6 +151,20 @@ class LoopbackServer:
         self.routes[path] = Route(
             status=status, headers={"Location": to}, content_type="text/plain"
         )
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def reset_peak(self) -> None:
+        """Start counting the peak afresh (from the requests in flight now)."""
+        with self._lock:
+            self.peak_in_flight = self.in_flight
 
     def hits(self, path: str) -> list[Seen]:
         with self._lock:
