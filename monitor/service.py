@@ -1,4 +1,5 @@
-"""``monitor run``: the long-running service (APScheduler 3.x ``BlockingScheduler``).
+"""``monitor run``: the long-running service (APScheduler 3.x ``BackgroundScheduler``, the
+main thread waiting for a stop signal).
 
 Jobs:
 * **poll** ticks often (a tenth of ``poll.interval_minutes``, between 5 s and a minute; first
@@ -35,8 +36,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.base import STATE_STOPPED
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func
@@ -175,8 +175,8 @@ def _beat(engine: Engine, worker_id: str) -> None:
         log.warning("heartbeat failed: %s", exc)
 
 
-def build_scheduler(cfg: Config, engine: Engine, worker_id: str) -> BlockingScheduler:
-    scheduler = BlockingScheduler(
+def build_scheduler(cfg: Config, engine: Engine, worker_id: str) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(
         timezone=ZoneInfo("UTC"),
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         executors={"default": {"type": "threadpool", "max_workers": 4}},
@@ -223,18 +223,19 @@ def build_scheduler(cfg: Config, engine: Engine, worker_id: str) -> BlockingSche
     return scheduler
 
 
-def _install_signals(scheduler: BlockingScheduler) -> dict[int, Any]:
-    stopping = {"asked": False}
+def _install_signals(stop_requested: threading.Event) -> dict[int, Any]:
+    """SIGTERM/SIGINT only *ask* to stop: the handler sets a flag and returns. Shutting the
+    scheduler down inside the handler would run on the interrupted main thread, which may
+    hold the scheduler's own lock (a deadlock), or come before the scheduler runs (ignored).
+    A second signal exits at once."""
 
     def stop(signum: int, _frame: object) -> None:
         name = signal.Signals(signum).name
-        if stopping["asked"]:
+        if stop_requested.is_set():
             log.warning("%s again: exiting now; unfinished work is rolled back", name)
             os._exit(130)
-        stopping["asked"] = True
         log.info("%s: finishing the work in hand, then stopping", name)
-        if scheduler.state != STATE_STOPPED:
-            scheduler.shutdown(wait=True)
+        stop_requested.set()
 
     previous = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -260,22 +261,29 @@ def _logging() -> None:
 def run_service(cfg: Config) -> None:
     """Run until SIGTERM/SIGINT."""
     _logging()
+    stop_requested = threading.Event()
+    # Before anything else: a stop asked for during start-up is honoured once started.
+    previous = _install_signals(stop_requested)
     engine = get_engine(cfg.database_url)
     worker_id = worker_name()
-    heartbeat(engine, worker_id, "running")
-    scheduler = build_scheduler(cfg, engine, worker_id)
-    previous = _install_signals(scheduler)
-    hh, mm, tz = digest_time(cfg)
-    log.info(
-        "service %s started: poll every %d min, digest daily at %02d:%02d %s",
-        worker_id,
-        cfg["poll"]["interval_minutes"],
-        hh,
-        mm,
-        tz.key,
-    )
     try:
+        heartbeat(engine, worker_id, "running")
+        scheduler = build_scheduler(cfg, engine, worker_id)
+        hh, mm, tz = digest_time(cfg)
         scheduler.start()
+        log.info(
+            "service %s started: poll every %d min, digest daily at %02d:%02d %s",
+            worker_id,
+            cfg["poll"]["interval_minutes"],
+            hh,
+            mm,
+            tz.key,
+        )
+        try:
+            while not stop_requested.wait(1.0):
+                pass
+        finally:
+            scheduler.shutdown(wait=True)  # the job in hand finishes and commits
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -8,7 +8,7 @@ server (aiosmtpd). What a desk running several workers needs:
 * a worker killed mid-cycle hands its work to the others (nothing lost, nothing stuck);
 * ``network.per_host`` holds across workers, not only inside each;
 * ``monitor run --workers N`` starts and stops N workers (and refuses on SQLite);
-* a worker told to stop in its first instants stops (marked xfail: a known bug, see there).
+* a worker told to stop in its first instants stops.
 
 Everything but the SQLite refusal needs MONITOR_TEST_DATABASE_URL (PostgreSQL) and skips
 otherwise.
@@ -672,11 +672,6 @@ def ticked(engine: Engine) -> int:
 
 
 @needs_pg
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: monitor.service calls scheduler.shutdown() inside the signal handler; "
-    "a SIGTERM before the scheduler runs is ignored, one during a job submission deadlocks",
-)
 def test_a_worker_stopped_as_soon_as_it_has_started_exits(
     pg: Engine, db_url: str, tmp_path: Path
 ) -> None:
