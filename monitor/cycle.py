@@ -207,6 +207,8 @@ def claim_feed_batch(
     )
     with session_scope(engine) as s:
         rows = s.exec(q).all()
+        if not rows:  # none free: due rows that another worker's transaction has locked?
+            return Claimed([], _count(s, Feed, conditions))
         seen_hosts = {r.host for r in rows if r.host}
         wanted = choose_hosts(s, [r.host for r in rows if r.host], owner, now, host_cap(cfg))
         hosts = take_hosts(s, engine, wanted, owner, now, until)
@@ -232,6 +234,12 @@ def claim_feed_batch(
                 .values(lease_owner=owner, lease_until=until)
             )
     return Claimed(jobs, len(rows), capped=bool(seen_hosts - wanted), lost=bool(wanted - hosts))
+
+
+def _count(s: Session, model: Any, conditions: list[Any]) -> int:
+    """Due rows, locked or not: workers starting together briefly lock rows in their own
+    claims, and a worker that found none free should ask again, not stop."""
+    return int(s.exec(select(func.count()).select_from(model).where(*conditions)).one())
 
 
 def claim_feeds(
@@ -262,15 +270,16 @@ def claim_article_batch(
     lease: timedelta,
     hosts_cap: int = 8,
 ) -> Claimed:
+    conditions = [
+        Article.story_key == story_key,
+        Article.next_fetch_at.is_not(None),
+        Article.next_fetch_at <= now,
+        or_(Article.lease_until.is_(None), Article.lease_until < now),
+        or_(Article.host.is_(None), Article.host.not_in(held_elsewhere(owner, now))),
+    ]
     q = (
         select(Article)
-        .where(
-            Article.story_key == story_key,
-            Article.next_fetch_at.is_not(None),
-            Article.next_fetch_at <= now,
-            or_(Article.lease_until.is_(None), Article.lease_until < now),
-            or_(Article.host.is_(None), Article.host.not_in(held_elsewhere(owner, now))),
-        )
+        .where(*conditions)
         .order_by(Article.next_fetch_at, Article.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Article)
@@ -279,6 +288,8 @@ def claim_article_batch(
     until = now + lease
     with session_scope(engine) as s:
         rows = s.exec(q).all()
+        if not rows:
+            return Claimed([], _count(s, Article, conditions))
         seen_hosts = {a.host for a in rows if a.host}
         wanted = choose_hosts(s, [a.host for a in rows if a.host], owner, now, hosts_cap)
         hosts = take_hosts(s, engine, wanted, owner, now, until)
@@ -366,7 +377,8 @@ SHARE_ENV = "MONITOR_WORKERS_ON_HOST"  # set by ``monitor run --workers N`` for 
 
 def _pool_size(jobs: int) -> int:
     """A parse pool of this worker's share of the machine's CPUs (N workers on one machine
-    share them; a pool each of every CPU would only queue processes on the cores)."""
+    share them; a pool each of every CPU would only queue processes on the cores). A share of
+    one CPU parses in a thread: a pool of one costs more than it gives."""
     cpus = os.cpu_count() or 1
     try:
         neighbours = max(1, int(os.environ.get(SHARE_ENV, "1")))
@@ -943,7 +955,9 @@ async def _pump(
             await queue.put(_Failed(exc))
 
     async def refill() -> None:
-        for _ in range(5):  # a claim that lost every row to a racing worker asks again
+        for attempt in range(5):  # a claim that lost every row to a racing worker asks again
+            if attempt:
+                await asyncio.sleep(0.05 * attempt)
             room = batch if limit is None else min(batch, limit - st["claimed"])
             got = await asyncio.to_thread(claim, room) if room > 0 else Claimed([], 0)
             if got.jobs or not got.seen or (got.capped and not got.lost):
