@@ -79,9 +79,12 @@ def held_elsewhere(owner: str, now: datetime) -> Any:
     return select(HostLease.host).where(HostLease.lease_until >= now, HostLease.owner != owner)
 
 
-def host_cap(cfg: Any) -> int:
+def host_cap(cfg: Any, engine: Engine) -> int:
     """Hosts one worker holds at a time: as many as its concurrency serves at the per-host
-    limit. More would only queue in this worker while other workers sit idle."""
+    limit, so other workers find hosts left to take. SQLite has one worker, so no cap: a
+    cap there only leaves fetch slots idle while hosts are handed over."""
+    if not is_postgres(engine):
+        return 1_000_000
     return max(1, cfg["network"]["concurrency"] // cfg["network"]["per_host"])
 
 

@@ -210,7 +210,8 @@ def claim_feed_batch(
         if not rows:  # none free: due rows that another worker's transaction has locked?
             return Claimed([], _count(s, Feed, conditions))
         seen_hosts = {r.host for r in rows if r.host}
-        wanted = choose_hosts(s, [r.host for r in rows if r.host], owner, now, host_cap(cfg))
+        cap = host_cap(cfg, engine)
+        wanted = choose_hosts(s, [r.host for r in rows if r.host], owner, now, cap)
         hosts = take_hosts(s, engine, wanted, owner, now, until)
         jobs = [
             FeedJob(
@@ -1082,7 +1083,7 @@ async def _article_stage(
             utcnow(),
             n,
             lease=lease,
-            hosts_cap=host_cap(cfg),
+            hosts_cap=host_cap(cfg, engine),
         )
 
     def write(batch: list[ArticleOutcome]) -> None:
