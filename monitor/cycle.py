@@ -57,7 +57,7 @@ from monitor.claims import (
 )
 from monitor.clock import utcnow
 from monitor.config import Config
-from monitor.db import session_scope
+from monitor.db import is_postgres, session_scope
 from monitor.entries import EntryFields
 from monitor.errors import BlockedAddress, FetchError
 from monitor.feedparse import ParsedFeed, parse_for_poll, score_entries, unscored
@@ -1057,6 +1057,8 @@ async def _poll_stage(
             return await poll_one(job, fetcher, runner, folder)
 
     size = max(FEED_BATCH, cfg["network"]["concurrency"] * 2)
+    if not is_postgres(engine):
+        size = max(size, 1000)  # one worker: nobody to share with, so fewer, larger claims
     with _Bar(progress, "feeds") as bar:
         return await _pump(claim, one, write, bar, batch=size)
 
