@@ -145,8 +145,9 @@ def release_idle_hosts(engine: Engine, owner: str) -> None:
 # ---------------------------------------------------------------- leases
 
 
-def lease_for(seconds: float) -> timedelta:
-    return timedelta(seconds=seconds)
+def lease_of(cfg: Any) -> timedelta:
+    """How long claimed work stays a worker's without renewal (``poll.lease_seconds``)."""
+    return timedelta(seconds=cfg["poll"]["lease_seconds"])
 
 
 def renew_leases(engine: Engine, owner: str, until: datetime) -> None:

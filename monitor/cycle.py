@@ -45,7 +45,7 @@ from monitor.claims import (
     held_elsewhere,
     host_cap,
     insert_for,
-    lease_for,
+    lease_of,
     make_due,
     owned_article,
     owned_feeds,
@@ -171,12 +171,11 @@ def claim_feed_batch(
     now: datetime,
     limit: int | None = None,
     *,
-    lease: timedelta | None = None,
     slack: timedelta = timedelta(0),
 ) -> Claimed:
     """Take up to ``limit`` due feeds whose host is free (or this worker's), and lease them."""
     full_every = timedelta(hours=cfg["poll"]["full_fetch_hours"])
-    until = now + (lease or lease_for(cfg["poll"]["lease_seconds"]))
+    until = now + lease_of(cfg)
     conditions = _feed_conditions(cfg, owner, now, slack)
     order = (Feed.next_poll_at.asc().nulls_first(), Feed.id)
     # A few feeds per host in each batch: a batch then spans many hosts, so the fetches are
@@ -209,10 +208,7 @@ def claim_feed_batch(
         rows = s.exec(q).all()
         if not rows:  # none free: due rows that another worker's transaction has locked?
             return Claimed([], _count(s, Feed, conditions))
-        seen_hosts = {r.host for r in rows if r.host}
-        cap = host_cap(cfg, engine)
-        wanted = choose_hosts(s, [r.host for r in rows if r.host], owner, now, cap)
-        hosts = take_hosts(s, engine, wanted, owner, now, until)
+        kept, claimed = _on_hosts_taken(s, cfg, engine, rows, owner, now, until)
         jobs = [
             FeedJob(
                 r.id,
@@ -224,8 +220,7 @@ def claim_feed_batch(
                 r.body_sha256,
                 r.consecutive_failures,
             )
-            for r in rows
-            if not r.host or r.host in hosts
+            for r in kept
         ]
         ids = [j.id for j in jobs]
         for i in range(0, len(ids), 500):  # one statement per chunk, not one per feed
@@ -234,7 +229,26 @@ def claim_feed_batch(
                 .where(Feed.id.in_(ids[i : i + 500]))
                 .values(lease_owner=owner, lease_until=until)
             )
-    return Claimed(jobs, len(rows), capped=bool(seen_hosts - wanted), lost=bool(wanted - hosts))
+    claimed.jobs = jobs
+    return claimed
+
+
+def _on_hosts_taken(
+    s: Session,
+    cfg: Config,
+    engine: Engine,
+    rows: list[Any],
+    owner: str,
+    now: datetime,
+    until: datetime,
+) -> tuple[list[Any], Claimed]:
+    """Take the hosts of a claim's rows (those this worker holds, then new ones up to its
+    cap); returns the rows on hosts it now holds, and the claim's tally without its jobs."""
+    seen = {r.host for r in rows if r.host}
+    wanted = choose_hosts(s, [r.host for r in rows if r.host], owner, now, host_cap(cfg, engine))
+    hosts = take_hosts(s, engine, wanted, owner, now, until)
+    kept = [r for r in rows if not r.host or r.host in hosts]
+    return kept, Claimed([], len(rows), capped=bool(seen - wanted), lost=bool(wanted - hosts))
 
 
 def _count(s: Session, model: Any, conditions: list[Any]) -> int:
@@ -262,15 +276,9 @@ class ArticleJob:
 
 
 def claim_article_batch(
-    engine: Engine,
-    story_key: str,
-    owner: str,
-    now: datetime,
-    limit: int,
-    *,
-    lease: timedelta,
-    hosts_cap: int = 8,
+    cfg: Config, engine: Engine, story_key: str, owner: str, now: datetime, limit: int
 ) -> Claimed:
+    """Take up to ``limit`` due article fetches whose host is free (or this worker's)."""
     conditions = [
         Article.story_key == story_key,
         Article.next_fetch_at.is_not(None),
@@ -286,17 +294,13 @@ def claim_article_batch(
         .with_for_update(skip_locked=True, of=Article)
     )
     jobs = []
-    until = now + lease
+    until = now + lease_of(cfg)
     with session_scope(engine) as s:
         rows = s.exec(q).all()
         if not rows:
             return Claimed([], _count(s, Article, conditions))
-        seen_hosts = {a.host for a in rows if a.host}
-        wanted = choose_hosts(s, [a.host for a in rows if a.host], owner, now, hosts_cap)
-        hosts = take_hosts(s, engine, wanted, owner, now, until)
-        for a in rows:
-            if a.host and a.host not in hosts:
-                continue
+        kept, claimed = _on_hosts_taken(s, cfg, engine, rows, owner, now, until)
+        for a in kept:
             a.lease_owner, a.lease_until = owner, until
             entry = s.exec(
                 select(Entry).where(Entry.article_id == a.id).order_by(Entry.last_seen_at.desc())
@@ -315,18 +319,8 @@ def claim_article_batch(
                     fallback_content=(entry.summary or "") if entry else "",
                 )
             )
-    return Claimed(jobs, len(rows), capped=bool(seen_hosts - wanted), lost=bool(wanted - hosts))
-
-
-def claim_articles(
-    engine: Engine,
-    story_key: str,
-    owner: str,
-    now: datetime,
-    limit: int,
-    lease: timedelta = timedelta(seconds=120),
-) -> list[ArticleJob]:
-    return retrying(claim_article_batch, engine, story_key, owner, now, limit, lease=lease).jobs
+    claimed.jobs = jobs
+    return claimed
 
 
 # ---------------------------------------------------------------- CPU work off the loop
@@ -463,9 +457,6 @@ def backoff(cfg: Config, failures: int, retry_after: float | None) -> timedelta:
     return delay
 
 
-_insert = insert_for
-
-
 def _article_ids(
     s: Session,
     engine: Engine,
@@ -494,7 +485,7 @@ def _article_ids(
         # order, so they wait for each other instead of deadlocking.
         for u, (e, outlet) in sorted(wanted.items())
     ]
-    stmt = _insert(engine, Article.__table__).on_conflict_do_nothing(
+    stmt = insert_for(engine, Article.__table__).on_conflict_do_nothing(
         index_elements=["story_key", "url"]
     )
     s.execute(stmt, rows)
@@ -535,7 +526,7 @@ def store_feed_batch(
             if out.job.id in feeds
         ]
         if logs:
-            s.execute(_insert(engine, PollLog.__table__), logs)
+            s.execute(insert_for(engine, PollLog.__table__), logs)
 
 
 def _store_not_modified(
@@ -695,7 +686,7 @@ def _store_entries(
             _entry_row(feed.id, e, ids.get(e.article_url or "") if e.relevant else None, now)
             for e in new
         ]
-        stmt = _insert(engine, Entry.__table__).on_conflict_do_nothing(
+        stmt = insert_for(engine, Entry.__table__).on_conflict_do_nothing(
             index_elements=["feed_id", "entry_key"]
         )
         s.execute(stmt, rows)
@@ -1036,11 +1027,9 @@ async def _poll_stage(
     progress: bool,
     slack: timedelta,
 ) -> int:
-    lease = lease_for(cfg["poll"]["lease_seconds"])
-
     def claim(n: int) -> Claimed:
         release_idle_hosts(engine, owner)
-        return retrying(claim_feed_batch, cfg, engine, owner, utcnow(), n, lease=lease, slack=slack)
+        return retrying(claim_feed_batch, cfg, engine, owner, utcnow(), n, slack=slack)
 
     def write(batch: list[FeedOutcome]) -> None:
         _store_retrying(
@@ -1073,20 +1062,9 @@ async def _article_stage(
     summary: CycleSummary,
     progress: bool,
 ) -> int:
-    lease = lease_for(cfg["poll"]["lease_seconds"])
-
     def claim(n: int) -> Claimed:
         release_idle_hosts(engine, owner)
-        return retrying(
-            claim_article_batch,
-            engine,
-            story.key,
-            owner,
-            utcnow(),
-            n,
-            lease=lease,
-            hosts_cap=host_cap(cfg, engine),
-        )
+        return retrying(claim_article_batch, cfg, engine, story.key, owner, utcnow(), n)
 
     def write(batch: list[ArticleOutcome]) -> None:
         for out in batch:  # one transaction per article: findings may be heavy
@@ -1191,7 +1169,7 @@ async def _cycle(
     due_only: bool,
 ) -> int:
     slack = due_slack(cfg) if due_only else timedelta(0)
-    renewer = asyncio.create_task(_keep_leases(engine, owner, cfg["poll"]["lease_seconds"]))
+    renewer = asyncio.create_task(_keep_leases(engine, owner, lease_of(cfg)))
     try:
         async with Fetcher.from_config(cfg) as fetcher:
             polled = await _poll_stage(
@@ -1204,14 +1182,12 @@ async def _cycle(
         renewer.cancel()
 
 
-async def _keep_leases(engine: Engine, owner: str, seconds: float) -> None:
+async def _keep_leases(engine: Engine, owner: str, lease: timedelta) -> None:
     """Renew this worker's leases at a third of their length while it works."""
     while True:
-        await asyncio.sleep(seconds / 3)
+        await asyncio.sleep(lease.total_seconds() / 3)
         try:
-            await asyncio.to_thread(
-                retrying, renew_leases, engine, owner, utcnow() + lease_for(seconds)
-            )
+            await asyncio.to_thread(retrying, renew_leases, engine, owner, utcnow() + lease)
         except Exception as exc:  # noqa: BLE001 - the next renewal tries again
             log.warning("lease renewal failed: %s", exc)
 

@@ -45,7 +45,7 @@ from sqlmodel import Session, select
 
 from monitor.clock import as_utc, utcnow
 from monitor.config import Config
-from monitor.db import get_engine, session_scope
+from monitor.db import get_engine, is_postgres, session_scope
 from monitor.errors import ConfigError, MonitorError
 from monitor.models import Digest, PollLog, Worker
 from monitor.story import load_story
@@ -321,8 +321,6 @@ def run_workers(cfg: Config, count: int) -> int:
     supervisor gives up if one keeps dying). SIGTERM/SIGINT are passed on to every worker;
     the supervisor exits once they all have. Returns the exit status.
     """
-    from monitor.db import is_postgres
-
     _logging()
     if count > 1 and not is_postgres(get_engine(cfg.database_url)):
         raise ConfigError(
